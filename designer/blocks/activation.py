@@ -1,0 +1,79 @@
+"""Element-wise activations and the (log-)softmax over one dimension."""
+
+from __future__ import annotations
+
+from designer.blocks.registry import BlockSpec, TorchModule, keywords, register
+from designer.params import Choice, Float, Int
+from designer.shapes import ShapeError, format_shape
+
+
+def _same(p, shapes):
+    return shapes[0]
+
+
+def _softmax_shape(p, shapes):
+    (shape,) = shapes
+    rank = len(shape)
+    if not -rank <= p["dim"] < rank:
+        raise ShapeError(
+            f"dim={p['dim']} is out of range for a {rank}-D input {format_shape(shape)}",
+            f"choose dim between {-rank} and {rank - 1}",
+            code="rank",
+        )
+    return shape
+
+
+def _activation(name: str, doc: str, *params, defaults: dict | None = None) -> None:
+    defaults = defaults or {}
+    register(
+        BlockSpec(
+            name=name,
+            category="Activation",
+            doc=doc,
+            params=tuple(params),
+            shape=_same,
+            torch=TorchModule(name, lambda p, s: ((), keywords(p, defaults))),
+        )
+    )
+
+
+_activation("ReLU", "max(0, x).")
+_activation("ReLU6", "min(max(0, x), 6).")
+_activation(
+    "LeakyReLU",
+    "x for x ≥ 0, negative_slope·x below.",
+    Float("negative_slope", 0.01, "Slope for negative inputs.", min=0.0, max=10.0),
+    defaults={"negative_slope": 0.01},
+)
+_activation(
+    "ELU",
+    "x for x > 0, alpha·(exp(x) − 1) below.",
+    Float("alpha", 1.0, "Saturation value for negative inputs.", min=0.0, max=100.0),
+    defaults={"alpha": 1.0},
+)
+_activation(
+    "GELU",
+    "Gaussian error linear unit.",
+    Choice("approximate", "none", "Exact, or the tanh approximation.", ("none", "tanh")),
+    defaults={"approximate": "none"},
+)
+_activation("SiLU", "x·sigmoid(x) (swish).")
+_activation("Mish", "x·tanh(softplus(x)).")
+_activation("Hardswish", "Piecewise-linear swish of MobileNetV3.")
+_activation("Sigmoid", "1 / (1 + exp(−x)).")
+_activation("Tanh", "Hyperbolic tangent.")
+
+for _name, _doc in (
+    ("Softmax", "Softmax over one dimension."),
+    ("LogSoftmax", "log(Softmax) over one dimension."),
+):
+    register(
+        BlockSpec(
+            name=_name,
+            category="Activation",
+            doc=_doc,
+            params=(Int("dim", 1, "Dimension the probabilities sum to one over.", min=-6, max=5),),
+            shape=_softmax_shape,
+            torch=TorchModule(_name, lambda p, s: ((), {"dim": p["dim"]})),
+        )
+    )

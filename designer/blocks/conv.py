@@ -1,0 +1,213 @@
+"""Convolutions: Conv1d/2d/3d and ConvTranspose1d/2d/3d."""
+
+from __future__ import annotations
+
+from math import prod
+
+from designer.blocks.registry import BlockSpec, TorchModule, keywords, register
+from designer.params import MAX_SIZE, Bool, Choice, Int, Ints
+from designer.shapes import ShapeError, conv_out, conv_transpose_out, expand, require_rank
+
+_AXES = {1: ("long",), 2: ("high", "wide"), 3: ("deep", "high", "wide")}
+
+
+def _channels(p, shape, what: str) -> int:
+    """Check groups against the inferred input channels; return them."""
+    c = shape[1]
+    if c % p["groups"] or p["out_channels"] % p["groups"]:
+        raise ShapeError(
+            f"{what}: groups={p['groups']} must divide both the {c} input and "
+            f"{p['out_channels']} output channels",
+            "choose groups that divides both channel counts",
+            code="channels",
+        )
+    return c
+
+
+def _window_error(axis: str, size: int, k: int, pad: int, dil: int) -> ShapeError:
+    return ShapeError(
+        f"the input is {size} {axis}, smaller than the kernel ({k}, dilation {dil}, padding {pad})",
+        "use a smaller kernel, more padding, or a larger input",
+        code="kernel",
+    )
+
+
+def conv_shape(n: int):
+    def rule(p, shapes):
+        (shape,) = shapes
+        require_rank(shape, (n + 2,), f"Conv{n}d")
+        _channels(p, shape, f"Conv{n}d")
+        k = expand(p["kernel_size"], n, "kernel_size")
+        s = expand(p["stride"], n, "stride")
+        d = expand(p["dilation"], n, "dilation")
+        pad = p["padding"]
+        if pad == "same" and any(v != 1 for v in s):
+            raise ShapeError(
+                "padding='same' needs stride 1", "set stride to 1 or give padding as numbers"
+            )
+        out = []
+        for i, size in enumerate(shape[2:]):
+            if pad == "same":
+                padding = (d[i] * (k[i] - 1)) // 2
+                extra = d[i] * (k[i] - 1) % 2
+            else:
+                padding, extra = (0 if pad == "valid" else expand(pad, n, "padding")[i]), 0
+            if p["padding_mode"] != "zeros" and padding:
+                limit = size - 1 if p["padding_mode"] == "reflect" else size
+                if padding > limit:
+                    raise ShapeError(
+                        f"{p['padding_mode']} padding of {padding} needs an input larger than "
+                        f"{size} {_AXES[n][i]}",
+                        "reduce padding or use padding_mode='zeros'",
+                        code="kernel",
+                    )
+            if size + 2 * padding + extra < d[i] * (k[i] - 1) + 1:
+                raise _window_error(_AXES[n][i], size, k[i], padding, d[i])
+            out.append(conv_out(size + extra, k[i], s[i], padding, d[i]))
+        return (shape[0], p["out_channels"], *out)
+
+    return rule
+
+
+def conv_transpose_shape(n: int):
+    def rule(p, shapes):
+        (shape,) = shapes
+        require_rank(shape, (n + 2,), f"ConvTranspose{n}d")
+        _channels(p, shape, f"ConvTranspose{n}d")
+        k, s, pad, opad, d = (
+            expand(p[name], n, name)
+            for name in ("kernel_size", "stride", "padding", "output_padding", "dilation")
+        )
+        out = []
+        for i, size in enumerate(shape[2:]):
+            if opad[i] >= s[i] and opad[i] >= d[i]:
+                raise ShapeError(
+                    f"output_padding {opad[i]} must be smaller than stride or dilation",
+                    "lower output_padding",
+                )
+            length = conv_transpose_out(size, k[i], s[i], pad[i], opad[i], d[i])
+            if length < 1:
+                raise ShapeError(
+                    f"output would be {length} {_AXES[n][i]}: padding {pad[i]} is too large",
+                    "lower padding",
+                    code="kernel",
+                )
+            out.append(length)
+        return (shape[0], p["out_channels"], *out)
+
+    return rule
+
+
+def _count(transposed: bool, n: int):
+    def count(p, shapes):
+        c = shapes[0][1]
+        k = prod(expand(p["kernel_size"], n, "kernel_size"))
+        weights = c * p["out_channels"] // p["groups"] * k
+        return weights + (p["out_channels"] if p["bias"] else 0)
+
+    return count
+
+
+def _conv_args(p, shapes):
+    defaults = {
+        "stride": 1,
+        "padding": 0,
+        "dilation": 1,
+        "groups": 1,
+        "bias": True,
+        "padding_mode": "zeros",
+    }
+    return (shapes[0][1], p["out_channels"]), keywords(p, defaults, always=("kernel_size",))
+
+
+def _conv_transpose_args(p, shapes):
+    defaults = {
+        "stride": 1,
+        "padding": 0,
+        "output_padding": 0,
+        "groups": 1,
+        "bias": True,
+        "dilation": 1,
+    }
+    return (shapes[0][1], p["out_channels"]), keywords(p, defaults, always=("kernel_size",))
+
+
+def _common(n: int, kernel: int, padding_choices: tuple = ()):
+    return (
+        Int(
+            "out_channels",
+            64,
+            "Output channels (input channels are inferred).",
+            min=1,
+            max=MAX_SIZE,
+        ),
+        Ints("kernel_size", kernel, "Size of the convolving kernel.", n, min=1, max=1024),
+        Ints(
+            "stride",
+            1,
+            "Stride of the convolution.",
+            n,
+            min=1,
+            max=1024,
+        ),
+        Ints(
+            "padding",
+            1 if padding_choices else 0,
+            "Zero-padding added to both sides.",
+            n,
+            min=0,
+            max=1024,
+            choices=padding_choices,
+        ),
+        Ints("dilation", 1, "Spacing between kernel elements.", n, min=1, max=1024),
+        Int("groups", 1, "Blocked connections from input to output channels.", min=1, max=MAX_SIZE),
+        Bool("bias", True, "Add a learnable bias."),
+    )
+
+
+for _n in (1, 2, 3):
+    register(
+        BlockSpec(
+            name=f"Conv{_n}d",
+            category="Convolution",
+            doc=f"{_n}-D convolution over a N×C×{'×'.join('DHW'[3 - _n :])} input.",
+            params=(
+                *_common(_n, 3, ("same", "valid")),
+                Choice(
+                    "padding_mode",
+                    "zeros",
+                    "How the border is padded.",
+                    ("zeros", "reflect", "replicate", "circular"),
+                ),
+            ),
+            shape=conv_shape(_n),
+            count=_count(False, _n),
+            torch=TorchModule(f"Conv{_n}d", _conv_args),
+        )
+    )
+    _base = _common(_n, 2)
+    register(
+        BlockSpec(
+            name=f"ConvTranspose{_n}d",
+            category="Convolution",
+            doc=f"{_n}-D transposed convolution (learned upsampling).",
+            params=(
+                _base[0],
+                _base[1],
+                Ints("stride", 2, "Stride of the convolution.", _n, min=1, max=1024),
+                _base[3],
+                Ints(
+                    "output_padding",
+                    0,
+                    "Extra size added to one side of the output.",
+                    _n,
+                    min=0,
+                    max=1024,
+                ),
+                *_base[4:],
+            ),
+            shape=conv_transpose_shape(_n),
+            count=_count(True, _n),
+            torch=TorchModule(f"ConvTranspose{_n}d", _conv_transpose_args),
+        )
+    )

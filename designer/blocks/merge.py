@@ -1,0 +1,173 @@
+"""Merging branches: Concat, Add, Multiply, and PadToMatch (the seed U-Net's size fix-up)."""
+
+from __future__ import annotations
+
+from designer.blocks.registry import BlockSpec, Functional, register
+from designer.params import Int
+from designer.shapes import ShapeError, format_shape
+
+_AXIS_WORDS = {3: {2: "long"}, 4: {2: "high", 3: "wide"}, 5: {2: "deep", 3: "high", 4: "wide"}}
+
+
+def _axis_word(rank: int, dim: int) -> str:
+    return _AXIS_WORDS.get(rank, {}).get(dim, f"in dim {dim}" if dim != 1 else "channels")
+
+
+def _size_hint(dim: int) -> str:
+    if dim >= 2:
+        return "insert PadToMatch or use an input size divisible by 16"
+    return "make the branches agree on this dimension"
+
+
+def _concat_shape(p, shapes):
+    first = shapes[0]
+    rank = len(first)
+    if not -rank <= p["dim"] < rank:
+        raise ShapeError(
+            f"dim={p['dim']} is out of range for {rank}-D inputs",
+            f"choose dim between {-rank} and {rank - 1}",
+            code="rank",
+        )
+    dim = p["dim"] % rank
+    total = 0
+    for i, shape in enumerate(shapes):
+        if len(shape) != rank:
+            raise ShapeError(
+                f"input {i + 1} is {len(shape)}-D ({format_shape(shape)}), input 1 is {rank}-D",
+                "concatenate tensors of the same rank",
+                port=i,
+                code="rank",
+            )
+        for axis, (a, b) in enumerate(zip(first, shape, strict=True)):
+            if axis != dim and a is not None and b is not None and a != b:
+                raise ShapeError(
+                    f"input {i + 1} is {b} {_axis_word(rank, axis)}, input 1 is {a}",
+                    _size_hint(axis),
+                    port=i,
+                    code="mismatch" if axis >= 2 else "channels",
+                )
+        total = None if total is None or shape[dim] is None else total + shape[dim]
+    return (*first[:dim], total, *first[dim + 1 :])
+
+
+def _broadcast_shape(p, shapes):
+    """NumPy broadcasting of every input against the ones before it."""
+    rank = max(len(s) for s in shapes)
+    out: list = [1] * rank
+    for i, shape in enumerate(shapes):
+        for offset, d in enumerate(shape):
+            axis = rank - len(shape) + offset
+            a = out[axis]
+            if a == d or d == 1:
+                continue
+            if a == 1 or a is None or d is None:
+                out[axis] = None if None in (a, d) and 1 not in (a, d) else d
+                continue
+            raise ShapeError(
+                f"input {i + 1} is {d} {_axis_word(rank, axis)}, the inputs before it are {a}",
+                _size_hint(axis)
+                if axis >= 2
+                else "make the branches' shapes equal (or 1 where one should broadcast)",
+                port=i,
+                code="mismatch" if axis >= 2 else "channels",
+            )
+    return tuple(out)
+
+
+def _pad_shape(p, shapes):
+    x, ref = shapes
+    if len(x) != len(ref) or len(x) < 3:
+        raise ShapeError(
+            f"PadToMatch needs two inputs of the same rank with spatial dimensions, "
+            f"got {format_shape(x)} and {format_shape(ref)}",
+            "wire two feature maps of the same rank",
+            port=1,
+            code="rank",
+        )
+    return (*x[:2], *ref[2:])
+
+
+def _cat(p, tensors):
+    import torch
+
+    return torch.cat(tensors, dim=p["dim"])
+
+
+def _add(p, tensors):
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = out + t
+    return out
+
+
+def _mul(p, tensors):
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = out * t
+    return out
+
+
+def pad_to_match(x, ref):
+    """Pad (or crop) the spatial dimensions of ``x`` to those of ``ref``, centred like the seed."""
+    import torch.nn.functional as F
+
+    pad = []
+    for axis in range(x.dim() - 1, 1, -1):
+        diff = ref.size(axis) - x.size(axis)
+        pad += [diff // 2, diff - diff // 2]
+    return F.pad(x, pad)
+
+
+register(
+    BlockSpec(
+        name="Concat",
+        category="Merge",
+        doc="Join inputs along one dimension, in wire order (channels by default).",
+        params=(Int("dim", 1, "Dimension to join along.", min=-6, max=5),),
+        inputs=("in",),
+        variadic=True,
+        min_inputs=2,
+        shape=_concat_shape,
+        functional=Functional(
+            _cat, lambda p, xs: f"torch.cat([{', '.join(xs)}], dim={p['dim']!r})"
+        ),
+    )
+)
+register(
+    BlockSpec(
+        name="Add",
+        category="Merge",
+        doc="Element-wise sum of the inputs (residual skips); shapes broadcast.",
+        inputs=("in",),
+        variadic=True,
+        min_inputs=2,
+        shape=_broadcast_shape,
+        functional=Functional(_add, lambda p, xs: " + ".join(xs)),
+    )
+)
+register(
+    BlockSpec(
+        name="Multiply",
+        category="Merge",
+        doc="Element-wise product of the inputs (gates, attention); shapes broadcast.",
+        inputs=("in",),
+        variadic=True,
+        min_inputs=2,
+        shape=_broadcast_shape,
+        functional=Functional(_mul, lambda p, xs: " * ".join(xs)),
+    )
+)
+register(
+    BlockSpec(
+        name="PadToMatch",
+        category="Merge",
+        doc="Pad (or crop) `x` centrally to the spatial size of `ref`, as the seed's Up does.",
+        inputs=("x", "ref"),
+        shape=_pad_shape,
+        functional=Functional(
+            lambda p, ts: pad_to_match(*ts),
+            lambda p, xs: f"pad_to_match({xs[0]}, {xs[1]})",
+            helpers=("pad_to_match",),
+        ),
+    )
+)

@@ -1,0 +1,154 @@
+"""Normalisation: BatchNorm1d/2d/3d, GroupNorm, LayerNorm, InstanceNorm1d/2d/3d."""
+
+from __future__ import annotations
+
+from math import prod
+
+from designer.blocks.registry import BlockSpec, TorchModule, keywords, register
+from designer.params import Bool, Float, Int
+from designer.shapes import ShapeError, format_shape, require_rank
+
+_EPS = Float("eps", 1e-5, "Added to the variance for numerical stability.", min=0.0, max=1.0)
+_MOMENTUM = Float(
+    "momentum", 0.1, "Weight of the newest batch in the running statistics.", min=0.0, max=1.0
+)
+_RANKS = {1: (2, 3), 2: (4,), 3: (5,)}
+
+
+def _batch_norm_shape(n: int):
+    def rule(p, shapes):
+        require_rank(shapes[0], _RANKS[n], f"BatchNorm{n}d")
+        return shapes[0]
+
+    return rule
+
+
+def _instance_norm_shape(n: int):
+    def rule(p, shapes):
+        require_rank(shapes[0], (n + 2,), f"InstanceNorm{n}d")
+        return shapes[0]
+
+    return rule
+
+
+def _group_norm_shape(p, shapes):
+    (shape,) = shapes
+    require_rank(shape, (2, 3, 4, 5, 6), "GroupNorm")
+    if shape[1] % p["num_groups"]:
+        raise ShapeError(
+            f"{shape[1]} channels cannot be split into {p['num_groups']} groups",
+            "choose num_groups that divides the channel count",
+            code="channels",
+        )
+    return shape
+
+
+def _layer_norm_shape(p, shapes):
+    (shape,) = shapes
+    if p["dims"] > len(shape) - 1:
+        raise ShapeError(
+            f"cannot normalise the last {p['dims']} dimensions of {format_shape(shape)}",
+            f"set dims to at most {len(shape) - 1}",
+            code="rank",
+        )
+    return shape
+
+
+def _normalized_shape(p, shapes):
+    """torch's ``normalized_shape``: an int for one dimension, else a list."""
+    dims = shapes[0][len(shapes[0]) - p["dims"] :]
+    return dims[0] if len(dims) == 1 else list(dims)
+
+
+def _affine_count(p, shapes):
+    return 2 * shapes[0][1] if p["affine"] else 0
+
+
+def _layer_norm_count(p, shapes):
+    size = prod(shapes[0][len(shapes[0]) - p["dims"] :])
+    return (size if p["elementwise_affine"] else 0) + (
+        size if p["elementwise_affine"] and p["bias"] else 0
+    )
+
+
+_BN_DEFAULTS = {"eps": 1e-5, "momentum": 0.1, "affine": True, "track_running_stats": True}
+_IN_DEFAULTS = {"eps": 1e-5, "momentum": 0.1, "affine": False, "track_running_stats": False}
+
+for _n in (1, 2, 3):
+    register(
+        BlockSpec(
+            name=f"BatchNorm{_n}d",
+            category="Normalization",
+            doc=f"Batch normalisation over the channels of a {_RANKS[_n][0]}-D input.",
+            params=(
+                _EPS,
+                _MOMENTUM,
+                Bool("affine", True, "Learn a scale and shift per channel."),
+                Bool("track_running_stats", True, "Keep running mean and variance for evaluation."),
+            ),
+            shape=_batch_norm_shape(_n),
+            count=_affine_count,
+            torch=TorchModule(
+                f"BatchNorm{_n}d", lambda p, s: ((s[0][1],), keywords(p, _BN_DEFAULTS))
+            ),
+        )
+    )
+    register(
+        BlockSpec(
+            name=f"InstanceNorm{_n}d",
+            category="Normalization",
+            doc=f"Instance normalisation of each sample and channel of a {_n + 2}-D input.",
+            params=(
+                _EPS,
+                _MOMENTUM,
+                Bool("affine", False, "Learn a scale and shift per channel."),
+                Bool("track_running_stats", False, "Keep running statistics for evaluation."),
+            ),
+            shape=_instance_norm_shape(_n),
+            count=_affine_count,
+            torch=TorchModule(
+                f"InstanceNorm{_n}d", lambda p, s: ((s[0][1],), keywords(p, _IN_DEFAULTS))
+            ),
+        )
+    )
+
+register(
+    BlockSpec(
+        name="GroupNorm",
+        category="Normalization",
+        doc="Group normalisation: channels split into groups, normalised per sample.",
+        params=(
+            Int("num_groups", 32, "Groups the channels are split into.", min=1, max=65536),
+            _EPS,
+            Bool("affine", True, "Learn a scale and shift per channel."),
+        ),
+        shape=_group_norm_shape,
+        count=_affine_count,
+        torch=TorchModule(
+            "GroupNorm",
+            lambda p, s: ((p["num_groups"], s[0][1]), keywords(p, {"eps": 1e-5, "affine": True})),
+        ),
+    )
+)
+register(
+    BlockSpec(
+        name="LayerNorm",
+        category="Normalization",
+        doc="Layer normalisation over the last `dims` dimensions (their sizes are inferred).",
+        params=(
+            Int("dims", 1, "How many trailing dimensions to normalise.", min=1, max=5),
+            _EPS,
+            Bool("elementwise_affine", True, "Learn a scale (and shift) per element."),
+            Bool("bias", True, "Learn the shift as well (with elementwise_affine)."),
+        ),
+        shape=_layer_norm_shape,
+        count=_layer_norm_count,
+        torch=TorchModule(
+            "LayerNorm",
+            lambda p, s: (
+                (_normalized_shape(p, s),),
+                keywords(p, {"eps": 1e-5, "elementwise_affine": True, "bias": True}),
+            ),
+        ),
+    )
+)

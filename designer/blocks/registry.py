@@ -1,0 +1,199 @@
+"""The block registry: every block type is declared exactly once, here or in a family file.
+
+A :class:`BlockSpec` carries what every part of the tool needs: the palette (category, doc), the
+inspector and files (typed :class:`~designer.params.Param` specs), wiring (named ports), validation
+(a pure shape rule and a parameter count), the live builder and code generation (how to construct
+the torch module, or the functional op and its source text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from designer.params import Param, ParamError
+from designer.shapes import Shape
+
+ShapeRule = Callable[[Mapping[str, Any], list[Shape]], Shape]
+Counter = Callable[[Mapping[str, Any], list[Shape]], int]
+
+
+@dataclass(frozen=True)
+class TorchModule:
+    """How to construct the block's ``torch.nn`` module.
+
+    ``args(params, in_shapes)`` returns ``(positional, keywords)``: the live builder calls
+    ``getattr(torch.nn, cls)(*positional, **keywords)`` and the code generator writes
+    ``nn.<cls>(...)`` from the very same values, so the two cannot drift apart.
+    """
+
+    cls: str
+    args: Callable[[Mapping[str, Any], list[Shape]], tuple[tuple, dict]]
+
+
+@dataclass(frozen=True)
+class Functional:
+    """A parameter-free op done in ``forward`` rather than by a submodule (cat, add, pad).
+
+    ``fn(params, tensors)`` runs it live; ``code(params, names)`` writes the same as a Python
+    expression over the input variable names; ``helpers`` names the module-level helper functions
+    (from the templates) that expression calls.
+    """
+
+    fn: Callable[[Mapping[str, Any], list[Any]], Any]
+    code: Callable[[Mapping[str, Any], list[str]], str]
+    helpers: tuple[str, ...] = ()
+
+
+def no_params(params: Mapping[str, Any], shapes: list[Shape]) -> int:
+    """Parameter count of a block without weights."""
+    return 0
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """One block type. Variadic blocks repeat their single input port: ``in1``, ``in2``, ..."""
+
+    name: str
+    category: str
+    doc: str
+    shape: ShapeRule
+    params: tuple[Param, ...] = ()
+    inputs: tuple[str, ...] = ("in",)
+    outputs: tuple[str, ...] = ("out",)
+    variadic: bool = False
+    min_inputs: int = 1
+    count: Counter = no_params
+    torch: TorchModule | None = None
+    functional: Functional | None = None
+    composite: Any = None  # a designer.composite.CompositeDef for blocks made of blocks
+    param_index: dict[str, Param] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "param_index", {p.name: p for p in self.params})
+
+    def defaults(self) -> dict[str, Any]:
+        """Every parameter at its default value."""
+        return {p.name: p.default for p in self.params}
+
+    def resolve(
+        self, raw: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], list[tuple[str, ParamError]]]:
+        """Defaults overlaid with ``raw``, each value coerced; errors are returned, not raised."""
+        values = self.defaults()
+        errors: list[tuple[str, ParamError]] = []
+        for name, value in raw.items():
+            spec = self.param_index.get(name)
+            if spec is None:
+                known = ", ".join(self.param_index) or "none"
+                errors.append(
+                    (name, ParamError(f"{self.name} has no parameter {name!r}", f"known: {known}"))
+                )
+                continue
+            try:
+                values[name] = spec.coerce(value)
+            except ParamError as exc:
+                errors.append((name, exc))
+        return values, errors
+
+    def input_ports(self, wired: int = 0) -> tuple[str, ...]:
+        """Input port names; a variadic block shows one more than it has wired."""
+        if not self.variadic:
+            return self.inputs
+        n = max(self.min_inputs, wired + 1)
+        return tuple(f"{self.inputs[0]}{i}" for i in range(1, n + 1))
+
+    def port_index(self, port: str) -> int | None:
+        """Position of an input port, or None if the block has no such port."""
+        if not self.variadic:
+            return self.inputs.index(port) if port in self.inputs else None
+        prefix = self.inputs[0]
+        digits = port[len(prefix) :]
+        if port.startswith(prefix) and digits.isdigit() and digits[0] != "0":
+            return int(digits) - 1
+        return None
+
+
+class UnknownBlockError(KeyError):
+    """A block type that no registry knows."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"unknown block type {self.name!r}"
+
+
+class Registry:
+    """Block specs by name. Registering a name twice is an error that names it."""
+
+    def __init__(self, extensions: tuple[str, ...] = ()) -> None:
+        self._specs: dict[str, BlockSpec] = {}
+        self._pending = list(extensions)  # modules whose ``load_library()`` adds more blocks
+
+    def _ready(self) -> dict[str, BlockSpec]:
+        """The specs, after loading extension libraries once (lazily: they need the file reader)."""
+        while self._pending:
+            import importlib
+
+            importlib.import_module(self._pending.pop(0)).load_library()
+        return self._specs
+
+    def add(self, spec: BlockSpec) -> BlockSpec:
+        if spec.name in self._specs:
+            raise ValueError(f"block type {spec.name!r} is registered twice")
+        self._specs[spec.name] = spec
+        return spec
+
+    def get(self, name: str) -> BlockSpec:
+        try:
+            return self._specs.get(name) or self._ready()[name]
+        except KeyError:
+            raise UnknownBlockError(name) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs or name in self._ready()
+
+    def __iter__(self) -> Iterator[BlockSpec]:
+        return iter(list(self._ready().values()))
+
+    def __len__(self) -> int:
+        return len(self._ready())
+
+    def categories(self) -> dict[str, list[BlockSpec]]:
+        """Specs grouped by category, in registration order: what the palette shows."""
+        groups: dict[str, list[BlockSpec]] = {c: [] for c in CATEGORY_ORDER}
+        for spec in self._ready().values():
+            groups.setdefault(spec.category, []).append(spec)
+        return {c: specs for c, specs in groups.items() if specs}
+
+
+CATEGORY_ORDER = (
+    "Input/Output",
+    "Convolution",
+    "Pooling",
+    "Normalization",
+    "Activation",
+    "Dense",
+    "Resize",
+    "Merge",
+    "Utility",
+)  # palette order; other categories follow
+REGISTRY = Registry(extensions=("designer.library",))
+register = REGISTRY.add
+
+
+def keywords(
+    params: Mapping[str, Any], torch_defaults: Mapping[str, Any], always: tuple = ()
+) -> dict:
+    """Keyword arguments for a torch constructor: ``always`` ones, then those off the default."""
+    kw = {name: params[name] for name in always}
+    for name, default in torch_defaults.items():
+        value = params[name]
+        if value != default and not (
+            isinstance(value, tuple) and len(set(value)) == 1 and value[0] == default
+        ):
+            kw[name] = value
+    return kw

@@ -1,0 +1,94 @@
+"""Resizing: Upsample by a scale factor or to a fixed size (nearest, linear family)."""
+
+from __future__ import annotations
+
+import math
+
+from designer.blocks.registry import BlockSpec, TorchModule, register
+from designer.params import Bool, Choice, Float, Ints
+from designer.shapes import ShapeError, format_shape
+
+_MODE_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
+_INTERPOLATING = set(_MODE_RANK)
+
+
+def _upsample_shape(p, shapes):
+    (shape,) = shapes
+    mode, rank = p["mode"], len(shape)
+    if rank not in (3, 4, 5) or _MODE_RANK.get(mode, rank) != rank:
+        want = f"{_MODE_RANK[mode]}-D" if mode in _MODE_RANK else "3-D, 4-D or 5-D"
+        raise ShapeError(
+            f"Upsample mode {mode!r} needs a {want} input, got {format_shape(shape)}",
+            "pick the mode that fits the input rank (linear 3-D, bilinear 4-D, trilinear 5-D)",
+            code="rank",
+        )
+    n = rank - 2
+    if (p["size"] is None) == (p["scale_factor"] is None):
+        raise ShapeError(
+            "give exactly one of size and scale_factor", "clear one of them", code="param"
+        )
+    if p["size"] is not None:
+        size = p["size"]
+        out = (size,) * n if isinstance(size, int) else tuple(size)
+        if len(out) != n:
+            raise ShapeError(
+                f"size has {len(out)} values, the input has {n} spatial dimensions",
+                f"give {n} values",
+                code="param",
+            )
+    else:
+        out = tuple(math.floor(d * p["scale_factor"]) for d in shape[2:])
+    if min(out) < 1:
+        raise ShapeError(
+            f"the output would be {format_shape(out)}: "
+            f"scale_factor {p['scale_factor']} is too small",
+            "raise scale_factor or give a size",
+            code="kernel",
+        )
+    return (*shape[:2], *out)
+
+
+def _upsample_args(p, shapes):
+    kw = {"size": p["size"]} if p["size"] is not None else {"scale_factor": p["scale_factor"]}
+    kw["mode"] = p["mode"]
+    if p["mode"] in _INTERPOLATING and p["align_corners"]:
+        kw["align_corners"] = True
+    return (), kw
+
+
+register(
+    BlockSpec(
+        name="Upsample",
+        category="Resize",
+        doc="Resize by a scale factor or to a size: nearest or (bi/tri)linear interpolation.",
+        params=(
+            Float(
+                "scale_factor",
+                2.0,
+                "Multiplier for every spatial size.",
+                min=0.0,
+                max=64.0,
+                optional=True,
+            ),
+            Ints(
+                "size",
+                None,
+                "Output spatial size instead of a scale factor.",
+                None,
+                min=1,
+                max=65536,
+                optional=True,
+            ),
+            Choice(
+                "mode",
+                "nearest",
+                "Interpolation algorithm.",
+                ("nearest", "linear", "bilinear", "bicubic", "trilinear"),
+            ),
+            # scale_factor and size are alternatives: the shape rule asks for exactly one
+            Bool("align_corners", False, "Align corner pixels (interpolating modes only)."),
+        ),
+        shape=_upsample_shape,
+        torch=TorchModule("Upsample", _upsample_args),
+    )
+)

@@ -1,0 +1,406 @@
+"""Design files: versioned JSON with a stable key order; loading never executes anything.
+
+Layout (version 1)::
+
+    {"format": "torch-designer", "version": 1, "name": "unet",
+     "blocks": {"MyBlock": {<composite definition>}},
+     "nodes": [{"id": "inc", "type": "DoubleConv", "label": "inc",
+                "params": {"out_channels": 64}, "pos": [0, 0]}, ...],
+     "edges": [{"from": "x.out", "to": "inc.x"}, ...]}
+
+A composite definition holds ``category``, ``doc``, ``params`` (declared: name, type, default, and
+optionally min, max, choices, optional, doc) and its own ``nodes`` and ``edges``.
+
+Every structural problem raises :class:`DesignFileError` naming the file, the JSON path and what
+would fix it. Model-level problems (an unknown block type, a parameter out of range) load fine and
+are reported by validation, so that a user can open a broken design and repair it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from designer.composite import IMPLICIT, CompositeDef, is_expr
+from designer.expr import ExprError, names_in
+from designer.graph import IDENTIFIER, Design, DesignError
+from designer.params import KINDS, Param
+
+FORMAT = "torch-designer"
+VERSION = 1
+MAX_BYTES = 64 * 1024 * 1024
+MAX_NODES = 100_000
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}  # version N -> function turning N into N + 1
+
+
+class DesignFileError(Exception):
+    """A design file that cannot be read; the message names file, JSON path and the fix."""
+
+    def __init__(self, source: str, path: str, problem: str):
+        super().__init__(f"{source}: {path}: {problem}" if path else f"{source}: {problem}")
+        self.source, self.path, self.problem = source, path, problem
+
+
+class _Reader:
+    """Walks parsed JSON, checking types, with the JSON path for messages."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, path: str, problem: str) -> DesignFileError:
+        return DesignFileError(self.source, path, problem)
+
+    def obj(self, value: Any, path: str, required: tuple = (), optional: tuple = ()) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected an object, got {_kind(value)}")
+        for key in required:
+            if key not in value:
+                raise self.fail(path, f"missing key {key!r}")
+        unknown = [k for k in value if k not in required and k not in optional]
+        if unknown:
+            known = ", ".join((*required, *optional))
+            raise self.fail(path, f"unknown key {unknown[0]!r}; known keys: {known}")
+        return value
+
+    def typed(self, value: Any, kind: type | tuple, path: str, what: str) -> Any:
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise self.fail(path, f"expected {what}, got {_kind(value)}")
+        return value
+
+    def ident(self, value: Any, path: str) -> str:
+        self.typed(value, str, path, "an id string")
+        if not IDENTIFIER.match(value):
+            raise self.fail(
+                path, f"{value!r} is not a valid id: use letters, digits and '_', at most 64"
+            )
+        return value
+
+
+def _kind(value: Any) -> str:
+    names = {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+    }
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"the number {value!r}"[:60]
+    return names.get(type(value), type(value).__name__)
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+def load(path: str | os.PathLike) -> Design:
+    """Read a design file."""
+    source = str(path)
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_BYTES:
+            raise DesignFileError(source, "", f"file is {size:,} bytes, more than {MAX_BYTES:,}")
+        text = Path(path).read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise DesignFileError(source, "", "no such file; check the path") from None
+    except IsADirectoryError:
+        raise DesignFileError(source, "", "is a folder, not a design file") from None
+    except PermissionError:
+        raise DesignFileError(source, "", "permission denied") from None
+    except UnicodeDecodeError as exc:
+        raise DesignFileError(source, "", f"not UTF-8 text (byte {exc.start})") from None
+    return loads(text, source)
+
+
+def loads(text: str, source: str = "<string>") -> Design:
+    """Parse a design from JSON text."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DesignFileError(
+            source, f"line {exc.lineno}, column {exc.colno}", f"invalid JSON: {exc.msg}"
+        ) from None
+    except RecursionError:
+        raise DesignFileError(source, "", "JSON nested too deeply") from None
+    return design_from_dict(data, source)
+
+
+def design_from_dict(data: Any, source: str = "<data>") -> Design:
+    """Build a design from parsed JSON, checking its structure."""
+    r = _Reader(source)
+    r.obj(data, "$", ("format", "version", "nodes", "edges"), ("name", "blocks", "meta"))
+    if data["format"] != FORMAT:
+        raise r.fail(
+            "$.format", f"expected {FORMAT!r}, got {data['format']!r}: not a torch-designer file"
+        )
+    version = data["version"]
+    r.typed(version, int, "$.version", "an integer")
+    if version > VERSION:
+        raise r.fail(
+            "$.version", f"version {version} is newer than this designer ({VERSION}); upgrade it"
+        )
+    while version < VERSION:
+        if version not in MIGRATIONS:
+            raise r.fail("$.version", f"no migration from version {version}")
+        data = MIGRATIONS[version](data)
+        version += 1
+    design = Design(r.typed(data.get("name", "untitled"), str, "$.name", "a string"))
+    design.meta = r.typed(data.get("meta", {}), dict, "$.meta", "an object")
+    for name, block in r.typed(data.get("blocks", {}), dict, "$.blocks", "an object").items():
+        design.blocks[name] = composite_from_dict(block, f"$.blocks.{name}", r, name, design.blocks)
+    _read_graph(design, data, "$", r, composite=False)
+    return design
+
+
+def composite_from_dict(
+    data: Any, path: str, r: _Reader, name: str, known: dict | None = None
+) -> CompositeDef:
+    """A composite block definition (from a design's ``blocks`` or the built-in library)."""
+    r.ident(name, path)
+    r.obj(data, path, ("nodes", "edges"), ("category", "doc", "params"))
+    params = tuple(
+        _read_param(p, f"{path}.params[{i}]", r)
+        for i, p in enumerate(r.typed(data.get("params", []), list, f"{path}.params", "a list"))
+    )
+    body = Design(name)
+    body.blocks = dict(known or {})
+    _read_graph(body, data, path, r, composite=True)
+    allowed = {p.name for p in params} | set(IMPLICIT)
+    for node_id in body.node_ids():
+        node = body.node(node_id)
+        exprs = [(k, v["expr"]) for k, v in node["params"].items() if is_expr(v)]
+        if "when" in node:
+            exprs.append(("when", node["when"]))
+        for key, text in exprs:
+            where = f"{path}.nodes[{node_id}].{'when' if key == 'when' else 'params.' + key}"
+            try:
+                unknown = sorted(names_in(text) - allowed)
+            except ExprError as exc:
+                raise r.fail(where, str(exc)) from None
+            if unknown:
+                raise r.fail(
+                    where, f"unknown name {unknown[0]!r}; declared: {', '.join(sorted(allowed))}"
+                )
+        if "when" in node and len(body.inputs_of(node_id)) != 1:
+            raise r.fail(
+                f"{path}.nodes[{node_id}].when", "a conditional node needs exactly one input wire"
+            )
+    if not body.nodes_of_type("Input") or not body.nodes_of_type("Output"):
+        raise r.fail(path, "a composite block needs at least one Input and one Output node")
+    return CompositeDef(
+        name,
+        body,
+        params,
+        category=r.typed(data.get("category", "Blocks"), str, f"{path}.category", "a string"),
+        doc=r.typed(data.get("doc", ""), str, f"{path}.doc", "a string"),
+    )
+
+
+def _read_param(data: Any, path: str, r: _Reader) -> Param:
+    r.obj(
+        data,
+        path,
+        ("name", "type", "default"),
+        ("doc", "min", "max", "choices", "optional", "length"),
+    )
+    kind = data["type"]
+    if kind not in KINDS:
+        raise r.fail(
+            f"{path}.type", f"unknown parameter type {kind!r}; use one of {', '.join(KINDS)}"
+        )
+    param = Param(
+        r.ident(data["name"], f"{path}.name"),
+        kind,
+        None,
+        r.typed(data.get("doc", ""), str, f"{path}.doc", "a string"),
+        min=data.get("min"),
+        max=data.get("max"),
+        choices=tuple(r.typed(data.get("choices", []), list, f"{path}.choices", "a list")),
+        optional=bool(data.get("optional", False)),
+        length=data.get("length"),
+    )
+    try:
+        default = param.coerce(data["default"])
+    except ValueError as exc:
+        raise r.fail(f"{path}.default", str(exc)) from None
+    return Param(
+        param.name,
+        kind,
+        default,
+        param.doc,
+        param.min,
+        param.max,
+        param.choices,
+        param.optional,
+        param.length,
+    )
+
+
+def _read_graph(design: Design, data: dict, path: str, r: _Reader, composite: bool) -> None:
+    nodes = r.typed(data["nodes"], list, f"{path}.nodes", "a list")
+    if len(nodes) > MAX_NODES:
+        raise r.fail(f"{path}.nodes", f"{len(nodes):,} nodes is more than {MAX_NODES:,}")
+    first_seen: dict[str, int] = {}
+    for i, node in enumerate(nodes):
+        where = f"{path}.nodes[{i}]"
+        r.obj(
+            node,
+            where,
+            ("id", "type"),
+            ("params", "label", "pos", "when") if composite else ("params", "label", "pos"),
+        )
+        node_id = r.ident(node["id"], f"{where}.id")
+        if node_id in first_seen:
+            raise r.fail(
+                f"{where}.id",
+                f"duplicate node id {node_id!r} (first at {path}.nodes[{first_seen[node_id]}]); "
+                "give each node its own id",
+            )
+        first_seen[node_id] = i
+        params = r.typed(node.get("params", {}), dict, f"{where}.params", "an object")
+        for key, value in params.items():
+            if isinstance(value, dict) and not (composite and is_expr(value)):
+                raise r.fail(
+                    f"{where}.params.{key}",
+                    "expected a value" + (' or {"expr": ...}' if composite else ""),
+                )
+        pos = node.get("pos", [0, 0])
+        if (
+            not isinstance(pos, list)
+            or len(pos) != 2
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e9
+                for v in pos
+            )
+        ):
+            raise r.fail(f"{where}.pos", "expected [x, y] with two numbers")
+        design.add_node(
+            r.typed(node["type"], str, f"{where}.type", "a block type name"),
+            params,
+            node_id=node_id,
+            label=r.typed(node.get("label", node_id), str, f"{where}.label", "a string"),
+            pos=(pos[0], pos[1]),
+            when=r.typed(node["when"], str, f"{where}.when", "an expression")
+            if "when" in node
+            else None,
+        )
+    for i, edge in enumerate(r.typed(data["edges"], list, f"{path}.edges", "a list")):
+        where = f"{path}.edges[{i}]"
+        r.obj(edge, where, ("from", "to"))
+        src, src_port = _endpoint(edge["from"], f"{where}.from", r, design)
+        dst, dst_port = _endpoint(edge["to"], f"{where}.to", r, design)
+        if dst_port in design.inputs_of(dst):
+            raise r.fail(where, f"input {dst}.{dst_port} is wired twice; an input takes one wire")
+        try:
+            design.connect(src, src_port, dst, dst_port, replace=False)
+        except DesignError as exc:
+            raise r.fail(where, str(exc)) from None
+
+
+def _endpoint(value: Any, path: str, r: _Reader, design: Design) -> tuple[str, str]:
+    r.typed(value, str, path, "'node.port'")
+    node, _, port = value.partition(".")
+    if not port:
+        raise r.fail(path, f"{value!r} must be 'node.port'")
+    r.ident(node, path), r.ident(port, path)
+    if node not in design:
+        raise r.fail(path, f"no node {node!r}; wires must join existing nodes")
+    return node, port
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+
+def design_to_dict(design: Design) -> dict[str, Any]:
+    """Plain JSON data in a stable key order (params sorted) so that diffs stay readable."""
+    data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": design.name}
+    if design.meta:
+        data["meta"] = design.meta
+    if design.blocks:
+        data["blocks"] = {
+            name: composite_to_dict(block) for name, block in sorted(design.blocks.items())
+        }
+    data.update(_graph_to_dict(design))
+    return data
+
+
+def composite_to_dict(block: CompositeDef) -> dict[str, Any]:
+    data: dict[str, Any] = {"category": block.category, "doc": block.doc, "params": []}
+    for p in block.params:
+        entry: dict[str, Any] = {"name": p.name, "type": p.kind, "default": p.to_json()}
+        for key in ("min", "max", "length"):
+            if getattr(p, key) is not None:
+                entry[key] = getattr(p, key)
+        if p.choices:
+            entry["choices"] = list(p.choices)
+        if p.optional:
+            entry["optional"] = True
+        if p.doc:
+            entry["doc"] = p.doc
+        data["params"].append(entry)
+    data.update(_graph_to_dict(block.body))
+    return data
+
+
+def _graph_to_dict(design: Design) -> dict[str, Any]:
+    nodes = []
+    for node_id in design.node_ids():
+        d = design.node(node_id)
+        entry = {
+            "id": node_id,
+            "type": d["type"],
+            "label": d["label"],
+            "params": _jsonable(dict(sorted(d["params"].items()))),
+        }
+        if "when" in d:
+            entry["when"] = d["when"]
+        entry["pos"] = [_num(d["pos"][0]), _num(d["pos"][1])]
+        nodes.append(entry)
+    edges = [{"from": f"{s}.{sp}", "to": f"{t}.{tp}"} for s, sp, t, tp in design.edges()]
+    return {"nodes": nodes, "edges": edges}
+
+
+def _num(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else round(value, 2)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def dumps(design: Design) -> str:
+    return json.dumps(design_to_dict(design), indent=2, ensure_ascii=False) + "\n"
+
+
+def save(design: Design, path: str | os.PathLike) -> None:
+    """Write atomically: a temporary file in the same folder, flushed, renamed over ``path``."""
+    atomic_write(path, dumps(design).encode("utf-8"))
+
+
+def atomic_write(path: str | os.PathLike, payload: bytes) -> None:
+    """Replace ``path`` with ``payload`` so that a crash leaves either the old or the new file."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise DesignFileError(
+            str(path), "", f"folder {str(folder)!r} does not exist; create it first"
+        )
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o777)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

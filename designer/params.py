@@ -1,0 +1,184 @@
+"""Typed parameter specs: the single description the inspector, validation and files all read.
+
+A :class:`Param` knows its kind, default, range or choices and a one-line doc, and turns a raw
+value (from JSON, the inspector or Python) into a clean one or raises :class:`ParamError` saying
+what would fix it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("int", "float", "bool", "choice", "ints", "shape")
+MAX_SIZE = 1_000_000  # default upper bound for channels, features and spatial sizes
+
+
+class ParamError(ValueError):
+    """A parameter value of the wrong type or out of range."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a block type.
+
+    ``ints`` holds an int or a tuple of ``length`` ints (torch's ``kernel_size=3`` or ``(3, 5)``),
+    and may also allow the strings in ``choices`` (``padding="same"``). ``shape`` is a list of
+    positive sizes of any length from 1 to 5.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    doc: str = ""
+    min: float | None = None
+    max: float | None = None
+    choices: tuple = ()
+    optional: bool = False
+    length: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"parameter {self.name!r}: unknown kind {self.kind!r}")
+
+    def describe(self) -> str:
+        """A short human description of what values are allowed."""
+        rng = ""
+        if self.min is not None or self.max is not None:
+            lo = "" if self.min is None else f"{self.min:g} ≤ "
+            hi = "" if self.max is None else f" ≤ {self.max:g}"
+            rng = f" ({lo}{self.name}{hi})"
+        if self.kind == "choice":
+            text = "one of " + ", ".join(repr(c) for c in self.choices)
+        elif self.kind == "ints":
+            text = f"an integer or {self.length or 'a list of'} integers" + rng
+            if self.choices:
+                text += " or one of " + ", ".join(repr(c) for c in self.choices)
+        elif self.kind == "shape":
+            text = "a list of 1 to 5 positive sizes"
+        else:
+            text = {"int": "an integer", "float": "a number", "bool": "true or false"}[
+                self.kind
+            ] + rng
+        return text + (" or null" if self.optional else "")
+
+    def coerce(self, value: Any) -> Any:
+        """Return the clean value or raise :class:`ParamError`."""
+        if value is None:
+            if self.optional:
+                return None
+            raise ParamError(f"{self.name} needs a value", f"give {self.describe()}")
+        try:
+            return getattr(self, "_coerce_" + self.kind)(value)
+        except ParamError:
+            raise
+        except (TypeError, ValueError, OverflowError):
+            pass
+        raise ParamError(
+            f"{self.name} must be {self.describe()}, got {_short(value)}", f"give {self.describe()}"
+        )
+
+    def _in_range(self, value: float) -> None:
+        if (self.min is not None and value < self.min) or (
+            self.max is not None and value > self.max
+        ):
+            raise ParamError(
+                f"{self.name} = {_short(value)} is out of range", f"give {self.describe()}"
+            )
+
+    def _coerce_int(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+                value = int(value)
+            else:
+                raise TypeError
+        self._in_range(value)
+        return value
+
+    def _coerce_float(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError
+        self._in_range(value)
+        return value
+
+    def _coerce_bool(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise TypeError
+        return value
+
+    def _coerce_choice(self, value: Any) -> str:
+        if value not in self.choices or not isinstance(value, str):
+            raise ValueError
+        return value
+
+    def _coerce_ints(self, value: Any) -> int | tuple[int, ...] | str:
+        if isinstance(value, str) and value in self.choices:
+            return value
+        if isinstance(value, (list, tuple)):
+            if (self.length is None and not 1 <= len(value) <= 3) or (
+                self.length is not None and len(value) != self.length
+            ):
+                raise ParamError(
+                    f"{self.name} has {len(value)} values, this block needs {self.length}",
+                    f"give {self.describe()}",
+                )
+            return tuple(self._coerce_int(v) for v in value)
+        return self._coerce_int(value)
+
+    def _coerce_shape(self, value: Any) -> tuple[int, ...]:
+        if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= 5:
+            raise TypeError
+        sizes = tuple(value)
+        for v in sizes:
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_SIZE:
+                raise ValueError
+        return sizes
+
+    def to_json(self) -> Any:
+        """The default as it is written in a file."""
+        return list(self.default) if isinstance(self.default, tuple) else self.default
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def Int(
+    name: str, default: Any, doc: str, min: int | None = None, max: int | None = None, **kw: Any
+) -> Param:
+    """An integer parameter."""
+    return Param(name, "int", default, doc, min=min, max=max, **kw)
+
+
+def Float(
+    name: str, default: Any, doc: str, min: float | None = None, max: float | None = None, **kw: Any
+) -> Param:
+    """A real-valued parameter."""
+    return Param(name, "float", default, doc, min=min, max=max, **kw)
+
+
+def Bool(name: str, default: bool, doc: str) -> Param:
+    """A switch."""
+    return Param(name, "bool", default, doc)
+
+
+def Choice(name: str, default: str, doc: str, choices: tuple[str, ...]) -> Param:
+    """One string out of a fixed set."""
+    return Param(name, "choice", default, doc, choices=choices)
+
+
+def Ints(
+    name: str, default: Any, doc: str, length: int, min: int = 0, max: int = 4096, **kw: Any
+) -> Param:
+    """An int or a tuple of ``length`` ints, as torch's ``kernel_size``."""
+    return Param(name, "ints", default, doc, min=min, max=max, length=length, **kw)

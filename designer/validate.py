@@ -1,0 +1,374 @@
+"""Shape inference and validation: one walk over the design, issues collected as records.
+
+:func:`validate` never raises for a bad design; it returns a :class:`Report` holding every node's
+inferred shapes and parameter count and a list of :class:`Issue` (node, port, code, message, hint).
+An :class:`Analyzer` keeps a memo per node so that, after an edit, only nodes whose block type,
+parameters or input shapes changed are computed again.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from designer.blocks import REGISTRY, UnknownBlockError
+from designer.graph import Design
+from designer.shapes import NestedError, Shape, ShapeError, format_shape
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem, anchored to a node (``up1/cat`` inside composites) and maybe a port."""
+
+    node: str | None
+    port: str | None
+    block: str | None
+    code: str
+    message: str
+    hint: str = ""
+    severity: str = "error"
+    param: str | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.node is not None:
+            where = f"{self.block} `{self.node}`" if self.block else f"`{self.node}`"
+            where += f" {self._port_text()}: " if self.port else ": "
+        hint = f"; {self.hint}" if self.hint else ""
+        return f"{where}{self.message}{hint}"
+
+    def _port_text(self) -> str:
+        return f"port {self.port}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass
+class NodeInfo:
+    """What inference found for one node."""
+
+    block: str
+    values: dict[str, Any]
+    in_shapes: tuple[Shape, ...]
+    out_shapes: tuple[Shape, ...]
+    params: int
+
+    @property
+    def shape(self) -> Shape | None:
+        """The shape to show on the node: its first output (an Output node shows its input)."""
+        if self.out_shapes:
+            return self.out_shapes[0]
+        return self.in_shapes[0] if self.in_shapes else None
+
+
+@dataclass
+class Report:
+    """The result of validating a design."""
+
+    nodes: dict[str, NodeInfo] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    recomputed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def total_params(self) -> int:
+        return sum(info.params for info in self.nodes.values())
+
+    def issues_for(self, node_id: str) -> list[Issue]:
+        """Issues of a node, including those inside it when it is a composite instance."""
+        return [
+            i for i in self.issues if i.node == node_id or (i.node or "").startswith(node_id + "/")
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "valid": self.ok,
+            "total_params": self.total_params,
+            "nodes": [
+                {
+                    "id": n,
+                    "block": info.block,
+                    "shape": None if info.shape is None else list(info.shape),
+                    "output_shapes": [list(s) for s in info.out_shapes],
+                    "params": info.params,
+                }
+                for n, info in ((n, self.nodes[n]) for n in self.order if n in self.nodes)
+            ],
+            "issues": [i.to_json() for i in self.issues],
+        }
+
+
+def freeze(value: Any) -> Any:
+    """A hashable copy of a params value (lists and dicts become tuples)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+class Analyzer:
+    """Validation with a memo per node, for interactive editing."""
+
+    def __init__(self) -> None:
+        self._memo: dict[str, tuple[Any, Any]] = {}
+
+    def run(self, design: Design, input_shapes: Mapping[str, Shape] | None = None) -> Report:
+        start = time.perf_counter()
+        report = Report()
+        _global_checks(design, report)
+        report.order = _order(design, report)
+        for node_id in report.order:
+            self._visit(design, node_id, report, input_shapes or {})
+        for stale in set(self._memo) - set(design.graph):
+            del self._memo[stale]
+        report.seconds = time.perf_counter() - start
+        return report
+
+    def _visit(self, design: Design, node_id: str, report: Report, overrides: Mapping) -> None:
+        data = design.graph.nodes[node_id]
+        in_shapes = _input_shapes(design, node_id, report)
+        if in_shapes is None:
+            return
+        key = (data["type"], freeze(data["params"]), in_shapes, overrides.get(node_id))
+        memo = self._memo.get(node_id)
+        if memo is None or memo[0] != key:
+            memo = self._memo[node_id] = (key, _infer(design, node_id, data, in_shapes, overrides))
+            report.recomputed += 1
+        result = memo[1]
+        if isinstance(result, NodeInfo):
+            report.nodes[node_id] = result
+        else:
+            report.issues.extend(result)
+
+
+def validate(design: Design, input_shapes: Mapping[str, Shape] | None = None) -> Report:
+    """Infer every shape and collect every issue. ``input_shapes`` overrides Input nodes by id."""
+    return Analyzer().run(design, input_shapes)
+
+
+# -- the walk -----------------------------------------------------------------------------------
+
+
+def _order(design: Design, report: Report) -> list[str]:
+    """Topological order; nodes on a cycle are reported and left out."""
+    graph = design.graph
+    try:
+        return list(nx.topological_sort(graph))
+    except nx.NetworkXUnfeasible:
+        pass
+    cyclic: set[str] = set()
+    for component in nx.strongly_connected_components(graph):
+        if len(component) > 1 or graph.has_edge(next(iter(component)), next(iter(component))):
+            members = sorted(component)
+            cyclic.update(members)
+            for node_id in members:
+                others = ", ".join(m for m in members if m != node_id) or "itself"
+                report.issues.append(
+                    Issue(
+                        node_id,
+                        None,
+                        graph.nodes[node_id]["type"],
+                        "cycle",
+                        f"is on a cycle with {others}",
+                        "remove one of the wires that loop back",
+                    )
+                )
+    return list(nx.topological_sort(graph.subgraph(n for n in graph if n not in cyclic)))
+
+
+def _input_shapes(design: Design, node_id: str, report: Report) -> tuple[Shape, ...] | None:
+    """The shapes wired into a node, by port order; None if an upstream shape is unknown."""
+    wires = design.inputs_of(node_id)
+    data = design.graph.nodes[node_id]
+    try:
+        spec = design.spec(data["type"])
+    except UnknownBlockError:
+        return ()
+    ordered = sorted(wires.items(), key=lambda kv: _port_order(spec, kv[0]))
+    shapes = []
+    for _, (src, src_port) in ordered:
+        info = report.nodes.get(src)
+        if info is None:
+            return None
+        try:
+            src_spec = design.spec(info.block)
+            shapes.append(info.out_shapes[src_spec.outputs.index(src_port)])
+        except (ValueError, IndexError):
+            return None
+    return tuple(shapes)
+
+
+def _port_order(spec, port: str) -> int:
+    index = spec.port_index(port)
+    return 10**6 if index is None else index
+
+
+def _infer(design: Design, node_id: str, data: dict, in_shapes: tuple, overrides: Mapping):
+    """NodeInfo for one node, or the list of its issues."""
+    block = data["type"]
+    try:
+        spec = design.spec(block)
+    except UnknownBlockError:
+        known = [s.name for s in REGISTRY] + list(design.blocks)
+        close = difflib.get_close_matches(block, known, n=1)
+        hint = f"did you mean {close[0]}?" if close else "pick a block type from the palette"
+        return [Issue(node_id, None, block, "unknown-type", f"unknown block type {block!r}", hint)]
+    issues = _wiring_issues(design, node_id, spec)
+    values, errors = spec.resolve(data["params"])
+    issues += [
+        Issue(node_id, None, block, "param", e.message, e.hint, param=name) for name, e in errors
+    ]
+    if issues:
+        return issues
+    if block == "Input" and node_id in overrides:
+        out = [tuple(overrides[node_id])]
+        if len(out[0]) < 1:
+            return [
+                Issue(node_id, None, block, "param", "the input shape is empty", "give N,C,...")
+            ]
+    else:
+        try:
+            result = spec.shape(values, list(in_shapes))
+        except NestedError as exc:
+            return [_nested(node_id, i) for i in exc.issues]
+        except ShapeError as exc:
+            port = None if exc.port is None else _port_name(design, node_id, spec, exc.port)
+            return [Issue(node_id, port, block, exc.code, exc.message, exc.hint)]
+        out = result if isinstance(result, list) else [result] if spec.outputs else []
+    try:
+        count = spec.count(values, list(in_shapes))
+    except NestedError as exc:
+        return [_nested(node_id, i) for i in exc.issues]
+    return NodeInfo(block, values, in_shapes, tuple(out), count)
+
+
+def _nested(parent: str, issue: Issue) -> Issue:
+    """An issue inside a composite instance, re-anchored as ``parent/inner``."""
+    node = parent if issue.node is None else f"{parent}/{issue.node}"
+    return Issue(
+        node,
+        issue.port,
+        issue.block,
+        issue.code,
+        issue.message,
+        issue.hint,
+        issue.severity,
+        issue.param,
+    )
+
+
+def _port_name(design: Design, node_id: str, spec, index: int) -> str:
+    ports = spec.input_ports(len(design.inputs_of(node_id)))
+    return ports[index] if index < len(ports) else str(index)
+
+
+def _wiring_issues(design: Design, node_id: str, spec) -> list[Issue]:
+    """Unknown ports, unconnected inputs, gaps in variadic inputs."""
+    issues = []
+    wires = design.inputs_of(node_id)
+    for port in wires:
+        if spec.port_index(port) is None:
+            known = ", ".join(spec.input_ports(len(wires))) or "none"
+            issues.append(
+                Issue(
+                    node_id,
+                    port,
+                    spec.name,
+                    "unknown-port",
+                    f"has no input port {port!r}",
+                    f"its inputs are: {known}",
+                )
+            )
+    for src_port, dst, _ in design.outputs_of(node_id):
+        if src_port not in spec.outputs:
+            known = ", ".join(spec.outputs) or "none"
+            issues.append(
+                Issue(
+                    node_id,
+                    src_port,
+                    spec.name,
+                    "unknown-port",
+                    f"has no output port {src_port!r} (wired to {dst})",
+                    f"its outputs are: {known}",
+                )
+            )
+    wired = {spec.port_index(p) for p in wires} - {None}
+    needed = max(spec.min_inputs, max(wired, default=-1) + 1) if spec.variadic else len(spec.inputs)
+    for index in range(needed):
+        if index not in wired:
+            port = spec.input_ports(needed)[index] if spec.variadic else spec.inputs[index]
+            issues.append(
+                Issue(
+                    node_id,
+                    port,
+                    spec.name,
+                    "unconnected",
+                    f"input {port} is not connected",
+                    "wire an output into it or delete the node",
+                )
+            )
+    return issues
+
+
+def _global_checks(design: Design, report: Report) -> None:
+    """Whole-design issues: no input or output, outputs that lead nowhere."""
+    types = {n: d["type"] for n, d in design.graph.nodes(data=True)}
+    if "Input" not in types.values():
+        report.issues.append(
+            Issue(
+                None,
+                None,
+                None,
+                "no-input",
+                "the design has no Input block",
+                "add an Input block and wire it to the first layer",
+            )
+        )
+    if "Output" not in types.values():
+        report.issues.append(
+            Issue(
+                None,
+                None,
+                None,
+                "no-output",
+                "the design has no Output block",
+                "add an Output block after the last layer",
+            )
+        )
+    for node_id, block in types.items():
+        if block != "Output" and design.graph.out_degree(node_id) == 0 and block in REGISTRY:
+            report.issues.append(
+                Issue(
+                    node_id,
+                    None,
+                    block,
+                    "dangling",
+                    "its output is not used",
+                    "wire it onward or delete it",
+                    severity="warning",
+                )
+            )
+
+
+def describe(report: Report, node_id: str) -> str:
+    """One line for a node: shape and parameter count."""
+    info = report.nodes.get(node_id)
+    if info is None:
+        return "?"
+    return f"{format_shape(info.shape)}  {info.params:,} params"

@@ -1,0 +1,116 @@
+"""Regenerate the example designs with the builder API (run: python examples/build_examples.py).
+
+The JSON files beside this script are its output and are committed; tests check they stay in sync.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from designer import Design, DesignBuilder, save
+
+HERE = Path(__file__).parent
+
+
+def unet(bilinear: bool = False, n_channels: int = 3, n_classes: int = 2) -> Design:
+    """The seed's U-Net, assembled from DoubleConv, Down, Up and OutConv."""
+    factor = 2 if bilinear else 1
+    b = DesignBuilder("unet_bilinear" if bilinear else "unet")
+    x = b.input((n_channels, 572, 572), node_id="x")
+    x1 = b.add("DoubleConv", x, node_id="inc", out_channels=64)
+    x2 = b.add("Down", x1, node_id="down1", out_channels=128)
+    x3 = b.add("Down", x2, node_id="down2", out_channels=256)
+    x4 = b.add("Down", x3, node_id="down3", out_channels=512)
+    x5 = b.add("Down", x4, node_id="down4", out_channels=1024 // factor)
+    u = b.add("Up", x5, x4, node_id="up1", out_channels=512 // factor, bilinear=bilinear)
+    u = b.add("Up", u, x3, node_id="up2", out_channels=256 // factor, bilinear=bilinear)
+    u = b.add("Up", u, x2, node_id="up3", out_channels=128 // factor, bilinear=bilinear)
+    u = b.add("Up", u, x1, node_id="up4", out_channels=64, bilinear=bilinear)
+    logits = b.add("OutConv", u, node_id="outc", out_channels=n_classes)
+    b.output(logits, node_id="logits")
+    return b.build()
+
+
+def resnet() -> Design:
+    """A small residual network: a stem, three residual blocks with Add skips, a classifier head."""
+    b = DesignBuilder("resnet")
+    h = b.input((3, 64, 64), node_id="image")
+    h = b.add("Conv2d", h, node_id="stem", out_channels=32, kernel_size=3, padding=1, bias=False)
+    h = b.add("BatchNorm2d", h, node_id="stem_bn")
+    h = b.add("ReLU", h, node_id="stem_relu")
+    for i, (channels, stride) in enumerate(((32, 1), (64, 2), (128, 2)), start=1):
+        skip = h
+        y = b.add(
+            "Conv2d",
+            h,
+            node_id=f"res{i}_conv1",
+            out_channels=channels,
+            kernel_size=3,
+            stride=stride,
+            padding=1,
+            bias=False,
+        )
+        y = b.add("BatchNorm2d", y, node_id=f"res{i}_bn1")
+        y = b.add("ReLU", y, node_id=f"res{i}_relu1")
+        y = b.add(
+            "Conv2d",
+            y,
+            node_id=f"res{i}_conv2",
+            out_channels=channels,
+            kernel_size=3,
+            padding=1,
+            bias=False,
+        )
+        y = b.add("BatchNorm2d", y, node_id=f"res{i}_bn2")
+        if stride != 1 or i > 1:
+            skip = b.add(
+                "Conv2d",
+                skip,
+                node_id=f"res{i}_proj",
+                out_channels=channels,
+                kernel_size=1,
+                stride=stride,
+                padding=0,
+                bias=False,
+            )
+        h = b.add("Add", y, skip, node_id=f"res{i}_add")
+        h = b.add("ReLU", h, node_id=f"res{i}_relu")
+    h = b.add("AdaptiveAvgPool2d", h, node_id="pool", output_size=1)
+    h = b.add("Flatten", h, node_id="flatten")
+    h = b.add("Linear", h, node_id="fc", out_features=10)
+    b.output(h, node_id="logits")
+    return b.build()
+
+
+def two_branch() -> Design:
+    """The containers seed's network: two parallel branches, concatenated, then fused."""
+    b = DesignBuilder("two_branch")
+    x = b.input((16, 64, 64), node_id="inputs")
+    x = b.add("Conv2d", x, node_id="conv_in", out_channels=32, kernel_size=3, padding=0)
+    x1 = b.add("Conv2d", x, node_id="branch1_conv", out_channels=32, kernel_size=3, padding=1)
+    x1 = b.add("ReLU", x1, node_id="branch1_relu")
+    x2 = b.add("Conv2d", x, node_id="branch2_conv", out_channels=64, kernel_size=3, padding=1)
+    x2 = b.add("LeakyReLU", x2, node_id="branch2_relu", negative_slope=0.2)
+    x3 = b.add("Concat", x1, x2, node_id="cat", dim=1)
+    x4 = b.add("Conv2d", x3, node_id="fuse", out_channels=64, kernel_size=3, padding=1)
+    x5 = b.add("Conv2d", x4, node_id="head", out_channels=32, kernel_size=1, padding=0)
+    b.output(x5, node_id="outputs")
+    return b.build()
+
+
+EXAMPLES = {
+    "unet.json": unet,
+    "unet_bilinear.json": lambda: unet(bilinear=True),
+    "resnet.json": resnet,
+    "two_branch.json": two_branch,
+}
+
+
+def main() -> None:
+    for name, make in EXAMPLES.items():
+        save(make(), HERE / name)
+        print("wrote", HERE / name)
+
+
+if __name__ == "__main__":
+    main()
