@@ -46,13 +46,12 @@ def _sides(p, n: int, i: int, k: int, d: int) -> tuple[int, int]:
 
 def _check_padding_mode(mode: str, size: int, pad: int, axis: str) -> None:
     """Reflect padding must stay inside the input, circular may wrap around once at most."""
-    limit = {"reflect": size - 1, "circular": size}.get(mode)
-    if limit is not None and pad > limit:
-        need = "fewer than" if mode == "reflect" else "at most"
+    need = {"reflect": pad + 1, "circular": pad}.get(mode, 0)  # replicate repeats the border
+    if size < need:
         raise ShapeError(
-            f"{mode} padding of {pad} needs {need} {pad if mode == 'circular' else pad + 1} "
-            f"input elements, the input is {size} {axis}",
-            f"reduce padding to {need} the input size or use padding_mode='zeros' or 'replicate'",
+            f"{mode} padding of {pad} needs an input of at least {need}, it is {size} {axis}",
+            f"lower padding to {size - 1 if mode == 'reflect' else size} or less, or use "
+            "padding_mode 'zeros' or 'replicate'",
             code="kernel",
         )
 

@@ -133,6 +133,11 @@ REGRESSIONS = [
                      "padding_mode": "circular"}, ((None, 1, 3),)), ACCEPT),
     (Case("Conv1d", {"out_channels": 1, "kernel_size": 1, "padding": 4,
                      "padding_mode": "circular"}, ((None, 1, 3),)), REJECT),
+    # refusals of a parameter combination say so (code 'param') with a hint
+    (Case("Conv2d", {"out_channels": 1, "padding": "same", "stride": 2}, ((None, 1, 4, 4),)),
+     REJECT),
+    (Case("ConvTranspose1d", {"out_channels": 1, "stride": 2, "output_padding": 2},
+          ((None, 1, 3),)), REJECT),
     # a transposed convolution whose padding eats the whole output
     (Case("ConvTranspose1d", {"out_channels": 1, "kernel_size": 1, "stride": 1, "padding": 1},
           ((None, 1, 2),)), REJECT),

@@ -92,6 +92,9 @@ REGRESSIONS = [
     (Case("AvgPool2d", {"kernel_size": 3, "padding": 1, "ceil_mode": True},
           ((None, 2, 4, 7),)), ACCEPT),
     (Case("AvgPool1d", {"kernel_size": 4}, ((None, 1, 3),)), REJECT),  # window larger than input
+    # 3-D average pooling wants the window inside the unpadded input; 1-D and 2-D do not
+    (Case("AvgPool3d", {"kernel_size": 2, "padding": 1}, ((None, 1, 1, 2, 2),)), REJECT),
+    (Case("AvgPool2d", {"kernel_size": 2, "padding": 1}, ((None, 1, 1, 2),)), ACCEPT),
     (Case("AdaptiveMaxPool2d", {"output_size": [5, 7]}, ((None, 1, 2, 3),)), ACCEPT),
 ]  # fmt: skip
 

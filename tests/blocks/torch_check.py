@@ -19,6 +19,7 @@ a family test can also assert that each block was seen accepting (and the family
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,6 +36,7 @@ from designer.shapes import Shape, ShapeError, format_shape
 
 CODES = ("kernel", "rank", "channels", "mismatch", "param")  # what a rule's ShapeError may say
 EXAMPLES = 500  # hypothesis examples per family, at least (issue: "at least 500 combinations")
+SCALE = int(os.environ.get("DESIGNER_SHAPE_SCALE", "1"))  # long mode: that many times the examples
 
 ACCEPT, REJECT, DELIBERATE = "accept", "reject", "deliberate"
 BATCH_ONE = "batch-one"  # accepted; torch refuses only a batch of one, which no rule can see
@@ -47,10 +49,10 @@ class Case:
     block: str
     params: Mapping[str, Any] = field(default_factory=dict)
     shapes: tuple[Shape, ...] = ()
-    batch: int = 2  # torch also runs at batch 1
+    batch: int = 10  # torch also runs at batch 1
 
     def __str__(self) -> str:
-        shapes = ", ".join(format_shape(s) for s in self.shapes)
+        shapes = ", ".join(format_shape(s, "x") for s in self.shapes)
         return f"{self.block}({dict(self.params)}) on [{shapes}] batch {self.batch}"
 
 
@@ -96,6 +98,7 @@ def rule_verdict(spec: BlockSpec, case: Case) -> tuple[Verdict, dict[str, Any] |
     except ShapeError as exc:
         assert exc.code in CODES, f"{case}: ShapeError code {exc.code!r} is not one of {CODES}"
         assert exc.message and exc.hint, f"{case}: ShapeError {exc.message!r} needs a hint"
+        assert exc.port is None or 0 <= exc.port < len(case.shapes), f"{case}: bad port"
         return Verdict(False, error=f"{exc.code}: {exc.message}", exc=exc), values
     shapes = tuple(out) if isinstance(out, list) else (out,)  # Output's is the shape it returns
     return Verdict(True, shapes, spec.count(values, list(case.shapes))), values
@@ -105,20 +108,21 @@ def _concrete(shape: Shape, batch: int) -> tuple[int, ...]:
     return tuple(batch if d is None else d for d in shape)
 
 
-def _build(spec: BlockSpec, values: Mapping[str, Any], shapes: list[Shape]):
-    """A callable over input tensors and its parameter count, built as the live builder does."""
+def _run(spec: BlockSpec, values: Mapping[str, Any], case: Case, batch: int) -> tuple[Any, int]:
+    """Build the block as the live builder does, run it on random inputs; output and count."""
     import torch
 
+    tensors = [torch.randn(_concrete(s, batch)) for s in case.shapes]
     if spec.torch is not None:
-        pos, kw = spec.torch.args(values, shapes)
+        pos, kw = spec.torch.args(values, list(case.shapes))
         module = getattr(torch.nn, spec.torch.cls)(*pos, **kw).eval()
-        return module, sum(p.numel() for p in module.parameters())
+        return module(*tensors), sum(p.numel() for p in module.parameters())
     if spec.functional is not None:
-        return (lambda *xs: spec.functional.fn(values, list(xs))), 0
+        return spec.functional.fn(values, tensors), 0
     if spec.name == "Input":  # the builder feeds a tensor of the declared sample shape
-        return (lambda: None), 0
+        return torch.zeros((batch, *values["shape"])), 0
     if spec.name == "Output":  # the builder returns what is wired in
-        return (lambda x: x), 0
+        return tensors[0], 0
     raise AssertionError(f"{spec.name}: no torch module, functional op or boundary role")
 
 
@@ -143,11 +147,7 @@ def torch_verdict(spec: BlockSpec, values: Mapping[str, Any], case: Case, batch:
     try:
         with warnings.catch_warnings(), torch.no_grad(), one_thread():
             warnings.simplefilter("ignore")
-            fn, count = _build(spec, values, list(case.shapes))
-            if spec.name == "Input":
-                out = torch.zeros((batch, *values["shape"]))
-            else:
-                out = fn(*(torch.randn(_concrete(s, batch)) for s in case.shapes))
+            out, count = _run(spec, values, case, batch)
     except Exception as exc:  # any refusal by torch, at construction or in forward
         return Verdict(False, error=f"{type(exc).__name__}: {str(exc)[:300]}")
     outs = out if isinstance(out, (list, tuple)) else (out,)
@@ -213,7 +213,7 @@ def run_family(
     tally: Counter = Counter()
 
     @settings(
-        max_examples=examples,
+        max_examples=examples * SCALE,
         deadline=None,
         derandomize=True,
         database=None,
