@@ -32,6 +32,30 @@ def _window_error(axis: str, size: int, k: int, pad: int, dil: int) -> ShapeErro
     )
 
 
+def _sides(p, n: int, i: int, k: int, d: int) -> tuple[int, int]:
+    """Padding before and after axis ``i``; 'same' puts the odd element after, as torch does."""
+    pad = p["padding"]
+    if pad == "same":
+        total = d * (k - 1)
+        return total // 2, total - total // 2
+    if pad == "valid":
+        return 0, 0
+    side = expand(pad, n, "padding")[i]
+    return side, side
+
+
+def _check_padding_mode(mode: str, size: int, pad: int, axis: str) -> None:
+    """Reflect padding must stay inside the input, circular may wrap around once at most."""
+    need = {"reflect": pad + 1, "circular": pad}.get(mode, 0)  # replicate repeats the border
+    if size < need:
+        raise ShapeError(
+            f"{mode} padding of {pad} needs an input of at least {need}, it is {size} {axis}",
+            f"lower padding to {size - 1 if mode == 'reflect' else size} or less, or use "
+            "padding_mode 'zeros' or 'replicate'",
+            code="kernel",
+        )
+
+
 def conv_shape(n: int):
     def rule(p, shapes):
         (shape,) = shapes
@@ -40,30 +64,20 @@ def conv_shape(n: int):
         k = expand(p["kernel_size"], n, "kernel_size")
         s = expand(p["stride"], n, "stride")
         d = expand(p["dilation"], n, "dilation")
-        pad = p["padding"]
-        if pad == "same" and any(v != 1 for v in s):
+        if p["padding"] == "same" and any(v != 1 for v in s):
             raise ShapeError(
-                "padding='same' needs stride 1", "set stride to 1 or give padding as numbers"
+                "padding='same' needs stride 1",
+                "set stride to 1 or give padding as numbers",
+                code="param",
             )
         out = []
         for i, size in enumerate(shape[2:]):
-            if pad == "same":
-                padding = (d[i] * (k[i] - 1)) // 2
-                extra = d[i] * (k[i] - 1) % 2
-            else:
-                padding, extra = (0 if pad == "valid" else expand(pad, n, "padding")[i]), 0
-            if p["padding_mode"] != "zeros" and padding:
-                limit = size - 1 if p["padding_mode"] == "reflect" else size
-                if padding > limit:
-                    raise ShapeError(
-                        f"{p['padding_mode']} padding of {padding} needs an input larger than "
-                        f"{size} {_AXES[n][i]}",
-                        "reduce padding or use padding_mode='zeros'",
-                        code="kernel",
-                    )
-            if size + 2 * padding + extra < d[i] * (k[i] - 1) + 1:
-                raise _window_error(_AXES[n][i], size, k[i], padding, d[i])
-            out.append(conv_out(size + extra, k[i], s[i], padding, d[i]))
+            before, after = _sides(p, n, i, k[i], d[i])
+            if p["padding_mode"] != "zeros":
+                _check_padding_mode(p["padding_mode"], size, max(before, after), _AXES[n][i])
+            if size + before + after < d[i] * (k[i] - 1) + 1:
+                raise _window_error(_AXES[n][i], size, k[i], before, d[i])
+            out.append(conv_out(size + before + after, k[i], s[i], 0, d[i]))
         return (shape[0], p["out_channels"], *out)
 
     return rule
@@ -82,8 +96,10 @@ def conv_transpose_shape(n: int):
         for i, size in enumerate(shape[2:]):
             if opad[i] >= s[i] and opad[i] >= d[i]:
                 raise ShapeError(
-                    f"output_padding {opad[i]} must be smaller than stride or dilation",
-                    "lower output_padding",
+                    f"output_padding {opad[i]} must be smaller than the stride ({s[i]}) "
+                    f"or the dilation ({d[i]})",
+                    f"lower output_padding below {max(s[i], d[i])}",
+                    code="param",
                 )
             length = conv_transpose_out(size, k[i], s[i], pad[i], opad[i], d[i])
             if length < 1:

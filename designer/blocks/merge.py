@@ -51,7 +51,11 @@ def _concat_shape(p, shapes):
 
 
 def _broadcast_shape(p, shapes):
-    """NumPy broadcasting of every input against the ones before it."""
+    """NumPy broadcasting of every input against the ones before it.
+
+    A batch-sized dimension (None) broadcasts against 1 or another batch-sized one only: against
+    a fixed size it would work just for a batch of exactly that size.
+    """
     rank = max(len(s) for s in shapes)
     out: list = [1] * rank
     for i, shape in enumerate(shapes):
@@ -60,18 +64,32 @@ def _broadcast_shape(p, shapes):
             a = out[axis]
             if a == d or d == 1:
                 continue
-            if a == 1 or a is None or d is None:
-                out[axis] = None if None in (a, d) and 1 not in (a, d) else d
+            if a == 1:
+                out[axis] = d
                 continue
-            raise ShapeError(
-                f"input {i + 1} is {d} {_axis_word(rank, axis)}, the inputs before it are {a}",
-                _size_hint(axis)
-                if axis >= 2
-                else "make the branches' shapes equal (or 1 where one should broadcast)",
-                port=i,
-                code="mismatch" if axis >= 2 else "channels",
-            )
+            raise _broadcast_error(i, rank, axis, a, d)
     return tuple(out)
+
+
+def _broadcast_error(i: int, rank: int, axis: int, before, size) -> ShapeError:
+    """Input ``i`` is ``size`` where the inputs before it are ``before`` (None: the batch)."""
+    if None in (before, size):
+        fixed = size if before is None else before
+        return ShapeError(
+            f"input {i + 1} lines up a batch-sized dimension with a dimension of {fixed} "
+            f"({_axis_word(rank, axis)})",
+            "give the inputs the same rank so that their batch dimensions line up",
+            port=i,
+            code="mismatch",
+        )
+    return ShapeError(
+        f"input {i + 1} is {size} {_axis_word(rank, axis)}, the inputs before it are {before}",
+        _size_hint(axis)
+        if axis >= 2
+        else "make the branches' shapes equal (or 1 where one should broadcast)",
+        port=i,
+        code="mismatch" if axis >= 2 else "channels",
+    )
 
 
 def _pad_shape(p, shapes):

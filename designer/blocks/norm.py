@@ -18,6 +18,13 @@ _RANKS = {1: (2, 3), 2: (4,), 3: (5,)}
 def _batch_norm_shape(n: int):
     def rule(p, shapes):
         require_rank(shapes[0], _RANKS[n], f"BatchNorm{n}d")
+        if p["eps"] <= 0:
+            raise ShapeError(
+                f"BatchNorm{n}d needs a positive eps (torch refuses eps={p['eps']:g} "
+                "while training)",
+                "set eps to a small positive number such as 1e-5",
+                code="param",
+            )
         return shapes[0]
 
     return rule
@@ -25,8 +32,16 @@ def _batch_norm_shape(n: int):
 
 def _instance_norm_shape(n: int):
     def rule(p, shapes):
-        require_rank(shapes[0], (n + 2,), f"InstanceNorm{n}d")
-        return shapes[0]
+        (shape,) = shapes
+        require_rank(shape, (n + 2,), f"InstanceNorm{n}d")
+        if prod(shape[2:]) == 1:
+            raise ShapeError(
+                f"InstanceNorm{n}d normalises each channel over its spatial elements, and "
+                f"{format_shape(shape)} has only one (torch refuses it while training)",
+                "use a larger input, or BatchNorm or LayerNorm here",
+                code="kernel",
+            )
+        return shape
 
     return rule
 
@@ -34,10 +49,18 @@ def _instance_norm_shape(n: int):
 def _group_norm_shape(p, shapes):
     (shape,) = shapes
     require_rank(shape, (2, 3, 4, 5, 6), "GroupNorm")
-    if shape[1] % p["num_groups"]:
+    channels, groups = shape[1], p["num_groups"]
+    if channels % groups:
         raise ShapeError(
-            f"{shape[1]} channels cannot be split into {p['num_groups']} groups",
+            f"{channels} channels cannot be split into {groups} groups",
             "choose num_groups that divides the channel count",
+            code="channels",
+        )
+    if channels // groups * prod(shape[2:]) == 1:
+        raise ShapeError(
+            f"each of the {groups} groups of {format_shape(shape)} holds a single value, so "
+            "GroupNorm would output only its bias (torch refuses it for a batch of one)",
+            "use fewer groups, or a larger input",
             code="channels",
         )
     return shape
@@ -56,7 +79,7 @@ def _layer_norm_shape(p, shapes):
 
 def _normalized_shape(p, shapes):
     """torch's ``normalized_shape``: an int for one dimension, else a list."""
-    dims = shapes[0][len(shapes[0]) - p["dims"] :]
+    dims = shapes[0][-p["dims"] :]
     return dims[0] if len(dims) == 1 else list(dims)
 
 

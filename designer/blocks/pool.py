@@ -9,7 +9,21 @@ from designer.shapes import ShapeError, expand, pool_out, require_rank
 _AXES = {1: ("long",), 2: ("high", "wide"), 3: ("deep", "high", "wide")}
 
 
+def _check_padding(pad: int, k: int, dilated: bool) -> None:
+    """torch bounds padding by half the kernel_size (not the dilated window)."""
+    if pad > k // 2:
+        raise ShapeError(
+            f"padding {pad} is more than half the kernel_size {k}"
+            + (" (dilation does not widen this limit)" if dilated else ""),
+            f"lower padding to at most {k // 2}, or enlarge kernel_size",
+            code="param",
+        )
+
+
 def pool_shape(n: int, name: str, dilated: bool):
+    # torch's 3-D average pooling also needs the window to fit in the unpadded input
+    unpadded = name == "AvgPool3d"
+
     def rule(p, shapes):
         (shape,) = shapes
         require_rank(shape, (n + 2,), name)
@@ -19,16 +33,13 @@ def pool_shape(n: int, name: str, dilated: bool):
         d = expand(p["dilation"], n, "dilation") if dilated else (1,) * n
         out = []
         for i, size in enumerate(shape[2:]):
-            window = d[i] * (k[i] - 1) + 1 if dilated else k[i]
-            if pad[i] > window // 2:
-                raise ShapeError(
-                    f"padding {pad[i]} is more than half the window {window}",
-                    "lower padding to at most half the window",
-                )
+            _check_padding(pad[i], k[i], dilated)
             length = pool_out(size, k[i], s[i], pad[i], d[i], p["ceil_mode"])
-            if length < 1:
+            if length < 1 or (unpadded and size < k[i]):
+                window = d[i] * (k[i] - 1) + 1
                 raise ShapeError(
-                    f"the input is {size} {_AXES[n][i]}, smaller than the pooling window {k[i]}",
+                    f"the input is {size} {_AXES[n][i]}, smaller than the pooling window "
+                    f"{window}" + (" (padding does not count here)" if unpadded else ""),
                     "use a smaller kernel_size or a larger input",
                     code="kernel",
                 )

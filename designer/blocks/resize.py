@@ -49,7 +49,7 @@ def _upsample_shape(p, shapes):
 
 
 def _upsample_args(p, shapes):
-    kw = {"size": p["size"]} if p["size"] is not None else {"scale_factor": p["scale_factor"]}
+    kw = {k: p[k] for k in ("size", "scale_factor") if p[k] is not None}  # the rule wants one
     kw["mode"] = p["mode"]
     if p["mode"] in _INTERPOLATING and p["align_corners"]:
         kw["align_corners"] = True

@@ -1,0 +1,1 @@
+"""Block shape rules and parameter counts, checked against torch itself."""
