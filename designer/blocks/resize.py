@@ -23,10 +23,8 @@ def _upsample_shape(p, shapes):
             code="rank",
         )
     n = rank - 2
-    if (p["size"] is None) == (p["scale_factor"] is None):
-        raise ShapeError(
-            "give exactly one of size and scale_factor", "clear one of them", code="param"
-        )
+    if p["size"] is None and p["scale_factor"] is None:
+        raise ShapeError("give a size or a scale_factor", "set one of them", code="param")
     if p["size"] is not None:
         size = p["size"]
         out = (size,) * n if isinstance(size, int) else tuple(size)
@@ -49,7 +47,7 @@ def _upsample_shape(p, shapes):
 
 
 def _upsample_args(p, shapes):
-    kw = {k: p[k] for k in ("size", "scale_factor") if p[k] is not None}  # the rule wants one
+    kw = {"size": p["size"]} if p["size"] is not None else {"scale_factor": p["scale_factor"]}
     kw["mode"] = p["mode"]
     if p["mode"] in _INTERPOLATING and p["align_corners"]:
         kw["align_corners"] = True
@@ -73,7 +71,7 @@ register(
             Ints(
                 "size",
                 None,
-                "Output spatial size instead of a scale factor.",
+                "Output spatial size; when set, scale_factor is ignored.",
                 None,
                 min=1,
                 max=65536,

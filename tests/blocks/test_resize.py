@@ -12,7 +12,6 @@ from designer.shapes import ShapeError
 from .torch_check import (
     ACCEPT,
     BATCH,
-    DELIBERATE,
     REJECT,
     Case,
     assert_family_covered,
@@ -64,9 +63,8 @@ CASES = {"Upsample": upsample_case()}
 
 
 def deliberate(case: Case, exc: ShapeError | ParamError) -> bool:
-    """Rejections torch does not make, on purpose: torch's Upsample takes scale_factor=0 for
-    "not given", so it accepts it beside a size; we ask for exactly one of the two."""
-    return case.params.get("scale_factor") == 0.0 and case.params.get("size") is not None
+    """Rejections torch does not make: none (a size takes precedence over scale_factor)."""
+    return False
 
 
 def test_resize_rules_match_torch() -> None:
@@ -82,9 +80,10 @@ REGRESSIONS = [
           ((None, 2, 2, 3),)), ACCEPT),
     (Case("Upsample", {"scale_factor": None, "size": [4], "mode": "nearest"},
           ((None, 2, 2, 3),)), REJECT),  # one size for two spatial dimensions
-    (Case("Upsample", {"scale_factor": 2.0, "size": 4}, ((None, 2, 3),)), REJECT),
+    (Case("Upsample", {"scale_factor": 2.0, "size": 4}, ((None, 2, 3),)), ACCEPT),  # size wins
     (Case("Upsample", {"mode": "trilinear"}, ((None, 2, 3, 3),)), REJECT),
-    (Case("Upsample", {"scale_factor": 0.0, "size": 3}, ((None, 2, 3),)), DELIBERATE),
+    (Case("Upsample", {"scale_factor": 0.0, "size": 3}, ((None, 2, 3),)), ACCEPT),
+    (Case("Upsample", {"scale_factor": None}, ((None, 2, 3),)), REJECT),  # neither given
 ]  # fmt: skip
 
 
