@@ -37,6 +37,12 @@ class Instance:
     report: Any  # designer.validate.Report
     env: dict[str, Any]
 
+    def cost(self):
+        """The body's total cost per sample (a designer.cost.Cost)."""
+        from designer.cost import total_cost
+
+        return total_cost(self.body, self.report)
+
 
 @dataclass(eq=False)
 class CompositeDef:
@@ -60,6 +66,7 @@ class CompositeDef:
             outputs=self.output_ports,
             shape=self._shape,
             count=lambda p, shapes: self.instantiate(p, shapes).report.total_params,
+            macs=lambda p, ins, outs: self.instantiate(p, ins).cost().macs,
             composite=self,
         )
 

@@ -124,6 +124,17 @@ def _count(transposed: bool, n: int):
     return count
 
 
+def _macs(transposed: bool, n: int):
+    """Per sample: each weight meets every output (conv) or input (transposed) position once."""
+
+    def macs(p, in_shapes, out_shapes):
+        positions = prod(in_shapes[0][2:] if transposed else out_shapes[0][2:])
+        k = prod(expand(p["kernel_size"], n, "kernel_size"))
+        return positions * in_shapes[0][1] * p["out_channels"] // p["groups"] * k
+
+    return macs
+
+
 def _conv_args(p, shapes):
     defaults = {
         "stride": 1,
@@ -198,6 +209,7 @@ for _n in (1, 2, 3):
             ),
             shape=conv_shape(_n),
             count=_count(False, _n),
+            macs=_macs(False, _n),
             torch=TorchModule(f"Conv{_n}d", _conv_args),
         )
     )
@@ -224,6 +236,7 @@ for _n in (1, 2, 3):
             ),
             shape=conv_transpose_shape(_n),
             count=_count(True, _n),
+            macs=_macs(True, _n),
             torch=TorchModule(f"ConvTranspose{_n}d", _conv_transpose_args),
         )
     )

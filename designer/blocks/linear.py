@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from math import prod
+
 from designer.blocks.registry import BlockSpec, TorchModule, keywords, register
 from designer.params import MAX_SIZE, Bool, Float, Int
 from designer.shapes import ShapeError, format_shape
@@ -58,6 +60,7 @@ register(
         ),
         shape=_linear_shape,
         count=lambda p, s: s[0][-1] * p["out_features"] + (p["out_features"] if p["bias"] else 0),
+        macs=lambda p, ins, outs: prod(outs[0][1:]) * ins[0][-1],
         torch=TorchModule(
             "Linear", lambda p, s: ((s[0][-1], p["out_features"]), keywords(p, {"bias": True}))
         ),

@@ -46,8 +46,16 @@ class Functional:
     helpers: tuple[str, ...] = ()
 
 
+MacCounter = Callable[[Mapping[str, Any], list[Shape], list[Shape]], int]
+
+
 def no_params(params: Mapping[str, Any], shapes: list[Shape]) -> int:
     """Parameter count of a block without weights."""
+    return 0
+
+
+def no_macs(params: Mapping[str, Any], in_shapes: list[Shape], out_shapes: list[Shape]) -> int:
+    """Multiply-accumulates of a block that does no weighted sums (element-wise work is free)."""
     return 0
 
 
@@ -65,6 +73,7 @@ class BlockSpec:
     variadic: bool = False
     min_inputs: int = 1
     count: Counter = no_params
+    macs: MacCounter = no_macs  # per sample: multiply-accumulates of weighted sums
     torch: TorchModule | None = None
     functional: Functional | None = None
     composite: Any = None  # a designer.composite.CompositeDef for blocks made of blocks

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from designer.cli.common import add_input_shape, load_and_validate, print_issues, table
+from designer.cost import Cost, costs, human
 from designer.shapes import format_shape
 
 
@@ -17,6 +18,9 @@ def add_parser(sub):
     p.add_argument("file", help="design file (.json)")
     add_input_shape(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON for scripts")
+    p.add_argument(
+        "--cost", action="store_true", help="add multiply-accumulates and activation memory"
+    )
     return p
 
 
@@ -25,20 +29,8 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({"file": args.file, **report.to_json()}, indent=2))
         return 0 if report.ok else 1
-    rows = [("node", "block", "output shape", "params")]
-    for node_id in report.order:
-        info = report.nodes.get(node_id)
-        block = design.node(node_id)["type"]
-        rows.append(
-            (
-                node_id,
-                block,
-                format_shape(info.shape) if info else "?",
-                f"{info.params:,}" if info else "?",
-            )
-        )
-    rows.append(("total", "", "", f"{report.total_params:,}"))
-    print(table(rows, right=(3,)))
+    table_rows = _rows(design, report, args.cost)
+    print(table(table_rows, right=(3, 4, 5)))
     print_issues(report, args.file)
     if report.ok:
         outs = ", ".join(
@@ -51,3 +43,30 @@ def run(args) -> int:
             f"(checked in {report.seconds * 1000:.1f} ms)"
         )
     return 0 if report.ok else 1
+
+
+def _rows(design, report, with_cost: bool) -> list[tuple[str, ...]]:
+    """The table: node, block, output shape, parameters (and MACs, activation memory)."""
+    head = ("node", "block", "output shape", "params") + (("MACs", "activations") * with_cost)
+    rows = [head]
+    node_costs = costs(design, report) if with_cost else {}
+    batch = next((s[0] for s in (i.shape for i in report.nodes.values()) if s and s[0]), 1)
+    for node_id in report.order:
+        info = report.nodes.get(node_id)
+        block = design.node(node_id)["type"]
+        row = (
+            node_id,
+            block,
+            format_shape(info.shape) if info else "?",
+            f"{info.params:,}" if info else "?",
+        )
+        if with_cost:
+            c = node_costs.get(node_id)
+            row += (human(c.macs), human(c.activation_bytes(batch), "B")) if c else ("?", "?")
+        rows.append(row)
+    total = ("total", "", "", f"{report.total_params:,}")
+    if with_cost:
+        t = sum(node_costs.values(), Cost())
+        total += (human(t.macs), human(t.activation_bytes(batch), "B"))
+    rows.append(total)
+    return rows
