@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from designer import layout
-from designer.blocks import REGISTRY, UnknownBlockError
+from designer.blocks import REGISTRY, BlockSpec, UnknownBlockError
 from designer.fileformat import load, save
 from designer.graph import Design, DesignError
 from designer.history import (
@@ -482,3 +482,40 @@ class Editor:
             return param.coerce(value)
         except ParamError as exc:
             raise EditRefused(f"{where}: {exc.message}", exc.hint) from None
+
+
+def block_types(design: Design | None = None) -> list[BlockSpec]:
+    """Every block type a design can use: the registry's, then the design's own composites."""
+    local = [] if design is None else [b.spec for b in design.blocks.values()]
+    return [*REGISTRY, *local]
+
+
+def find_blocks(query: str, design: Design | None = None) -> list[BlockSpec]:
+    """Block types matching what a user typed, best first.
+
+    Exact name, then name prefix, then a part of the name, then a word of the category or doc,
+    then close spellings (``conv2`` finds Conv2d, ``relu`` finds ReLU, ``upsampl`` Upsample).
+    """
+    words = query.strip().lower()
+    specs = block_types(design)
+    if not words:
+        return specs
+    ranked = []
+    for order, spec in enumerate(specs):
+        name = spec.name.lower()
+        if name == words:
+            rank = 0
+        elif name.startswith(words):
+            rank = 1
+        elif words in name:
+            rank = 2
+        elif words in spec.category.lower() or words in spec.doc.lower():
+            rank = 3
+        else:
+            continue
+        ranked.append((rank, order, spec))
+    found = [spec for _, _, spec in sorted(ranked, key=lambda r: r[:2])]
+    if not found:
+        names = {s.name.lower(): s for s in specs}
+        found = [names[n] for n in difflib.get_close_matches(words, names, n=5, cutoff=0.6)]
+    return found
