@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import difflib
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -441,7 +442,7 @@ class Editor:
         fresh: dict[str, str] = {}
         with self._transaction(f"{verb} {len(fragment)} node{'s' * (len(fragment) != 1)}"):
             for old_id, attrs in fragment.nodes:
-                new_id = fresh[old_id] = self.design.new_id(old_id)
+                new_id = fresh[old_id] = self.design.new_id(re.sub(r"_\d+$", "", old_id))
                 moved = copy.deepcopy(attrs)
                 moved["pos"] = (attrs["pos"][0] + dx, attrs["pos"][1] + dy)
                 if attrs["label"] == old_id:

@@ -69,6 +69,7 @@ class App:
         self.device = "checking…" if check_device else "not checked"
         self.running = True
         self._select_next: list[str] | None = None
+        self._pressed_at: Point = (0.0, 0.0)
         self._shown: dict[str, object] = {}
         self._last_autosave_check = 0.0
         dpg.create_context()
@@ -149,6 +150,10 @@ class App:
                 callback=self.guard(lambda s, a, u: self.on_release()),
             )
             dpg.add_mouse_click_handler(
+                button=dpg.mvMouseButton_Left,
+                callback=self.guard(lambda s, a, u: self.on_press()),
+            )
+            dpg.add_mouse_click_handler(
                 button=dpg.mvMouseButton_Right,
                 callback=self.guard(lambda s, a, u: self.on_right_click()),
             )
@@ -168,7 +173,9 @@ class App:
                     label="Save As…", shortcut="Ctrl+Shift+S", callback=g(lambda *_: self.save_as())
                 )
                 dpg.add_separator()
-                dpg.add_menu_item(label="Quit", callback=g(lambda *_: self.request_quit()))
+                dpg.add_menu_item(
+                    label="Quit", shortcut="Ctrl+Q", callback=g(lambda *_: self.request_quit())
+                )
             with dpg.menu(label="Edit"):
                 for label, keys, action in self._edit_actions():
                     dpg.add_menu_item(label=label, shortcut=keys, callback=g(action))
@@ -242,6 +249,10 @@ class App:
                 self._last_autosave_check = now
                 self.editor.autosave_if_due(now)
             self._show("status", self.status, status_line(self.editor, self.device))
+            title = window_title(self.editor)
+            if self._shown.get("title") != title:
+                self._shown["title"] = title
+                dpg.set_viewport_title(title)
         except Exception as exc:  # never close the window over a redraw problem
             log.exception("error while redrawing")
             self.say(f"internal error: {type(exc).__name__}: {exc} (details in the log)", ERROR)
@@ -257,10 +268,6 @@ class App:
         else:
             self.inspector.refresh()
         self.issues.show(self.editor.report.issues)
-        title = window_title(self.editor)
-        if self._shown.get("title") != title:
-            self._shown["title"] = title
-            dpg.set_viewport_title(title)
 
     def _show(self, key: str, item: int, text: str) -> None:
         if self._shown.get(key) != text:
@@ -302,8 +309,13 @@ class App:
         moved = self.canvas.dragged()
         if moved:
             self.editor.move(moved)
-        if self.canvas.refresh_selection():
+        x, y = self.mouse_screen()
+        dragged = abs(x - self._pressed_at[0]) + abs(y - self._pressed_at[1]) > 4
+        if self.canvas.refresh_selection(dragged):
             self.inspector.show(self.canvas.selection)
+
+    def on_press(self) -> None:
+        self._pressed_at = self.mouse_screen()
 
     def on_right_click(self) -> None:
         if self.over_canvas():
@@ -489,11 +501,12 @@ _SHORTCUTS: dict[tuple[bool, bool, int], str] = {
     (True, False, dpg.mvKey_V): "paste_at_mouse",
     (True, False, dpg.mvKey_D): "duplicate_selection",
     (True, False, dpg.mvKey_L): "editor_auto_layout",
+    (True, False, dpg.mvKey_Q): "request_quit",
     (False, False, dpg.mvKey_Delete): "delete_selection",
     (False, False, dpg.mvKey_F2): "start_rename",
     (False, False, dpg.mvKey_Spacebar): "open_quick_add",
 }
-_WHILE_TYPING = {"new", "open", "save", "save_as"}
+_WHILE_TYPING = {"new", "open", "save", "save_as", "request_quit"}
 
 
 def main(path: str | None = None, **options) -> int:

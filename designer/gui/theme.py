@@ -14,7 +14,6 @@ FONT_CANDIDATES = (
     "C:/Windows/Fonts/segoeui.ttf",
 )
 FONT_SIZE = 15
-EXTRA_GLYPHS = ((0x2000, 0x206F), (0x2190, 0x21FF), (0x2200, 0x22FF), (0x25A0, 0x25FF))
 
 CATEGORY_COLOURS = {  # title bar colours: blocks of one family look alike on the canvas
     "Input/Output": (46, 125, 50),
@@ -39,10 +38,8 @@ def load_font() -> int | None:
     """A TrueType font with the symbols the editor uses (× ≤ → …), when one is installed."""
     for candidate in FONT_CANDIDATES:
         if Path(candidate).is_file():
-            with dpg.font_registry(), dpg.font(candidate, FONT_SIZE) as font:
-                dpg.add_font_range_hint(dpg.mvFontRangeHint_Default)
-                for first, last in EXTRA_GLYPHS:
-                    dpg.add_font_range(first, last)
+            with dpg.font_registry():  # glyph ranges are picked automatically (DPG >= 2.1)
+                font = dpg.add_font(candidate, FONT_SIZE)
             dpg.bind_font(font)
             return font
     return None

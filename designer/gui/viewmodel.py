@@ -206,10 +206,14 @@ class Canvas:
         wire = self.ids.item_wire[link]
         return wire[2], wire[3]
 
-    def refresh_selection(self) -> bool:
-        """Take the node editor's selection (after a click in the canvas); True if changed."""
+    def refresh_selection(self, dragged: bool) -> bool:
+        """Take the node editor's selection after a click in the canvas; True if it changed.
+
+        A drag that selected nothing (a wire drawn from a pin, a pan) keeps the selection; a plain
+        click on empty canvas clears it.
+        """
         chosen = self.ids.nodes_of(dpg.get_selected_nodes(self.node_editor))
-        if chosen == self.selection and not self.highlighted:
+        if (chosen == self.selection and not self.highlighted) or (dragged and not chosen):
             return False
         self.selection = chosen
         self._set_highlight([])
