@@ -260,8 +260,7 @@ class App:
 
     def _after_edit(self) -> None:
         if self._select_next is not None:
-            self.canvas.select(self._select_next)
-            self.inspector.show(self.canvas.selection)
+            self.select(self._select_next)
             self._select_next = None
         elif self.inspector.node not in (None, *self.editor.design.node_ids()):
             self.inspector.show([])
@@ -354,13 +353,17 @@ class App:
             at = self.canvas.screen_to_design(self.canvas_centre(), fallback)
         self._select_next = [self.editor.add_node(name, (round(at[0]), round(at[1])))]
 
+    def select(self, node_ids: list[str]) -> None:
+        """Select nodes from code and show them in the inspector."""
+        self.canvas.select(node_ids)
+        self.inspector.show(self.canvas.selection)
+
     def focus_node(self, node_id: str | None) -> None:
         """Select a node and bring it to the middle of the canvas."""
         if node_id is None or node_id not in self.editor.design:
             return
-        self.canvas.select([node_id])
+        self.select([node_id])
         self.canvas.centre_on(node_id, self.canvas_centre())
-        self.inspector.show([node_id])
 
     def start_rename(self, node_id: str | None = None) -> None:
         """Put the keyboard in the inspector's label field."""
@@ -369,8 +372,7 @@ class App:
             self.say("select a node to rename it", WARNING)
             return
         if self.inspector.node != node_id:
-            self.canvas.select([node_id])
-            self.inspector.show([node_id])
+            self.select([node_id])
         dpg.focus_item(self.inspector.label_field)
 
     def open_quick_add(self) -> None:
