@@ -31,6 +31,7 @@ from designer.gui.viewmodel import Canvas
 from designer.recovery import Autosaver, default_folder, orphans
 
 log = logging.getLogger("designer.gui")
+LOG_FILE: list[Path | None] = [None]  # where errors are logged, once main() has set it up
 
 PALETTE_WIDTH = 210
 SIDE_WIDTH = 330
@@ -212,11 +213,16 @@ class App:
                 self.say(str(exc), WARNING)
                 self.inspector.refresh()
             except Exception as exc:
-                log.exception("error in a callback")
-                self.say(f"internal error: {type(exc).__name__}: {exc} (details in the log)", ERROR)
-                self.canvas._reset = True  # redraw from the design, whatever state we were in
+                log.exception("error in callback %s", getattr(fn, "__name__", fn))
+                self.fail(exc)
 
         return guarded
+
+    def fail(self, exc: Exception) -> None:
+        """Report a bug of ours in the status bar; the canvas is redrawn from the design."""
+        where = f"details in {LOG_FILE[0]}" if LOG_FILE[0] else "details in the log"
+        self.say(f"internal error: {type(exc).__name__}: {exc} ({where})", ERROR)
+        self.canvas.redraw_all()
 
     def say(self, text: str, colour: tuple = (230, 230, 230)) -> None:
         """Show a message in the status bar."""
@@ -255,8 +261,7 @@ class App:
                 dpg.set_viewport_title(title)
         except Exception as exc:  # never close the window over a redraw problem
             log.exception("error while redrawing")
-            self.say(f"internal error: {type(exc).__name__}: {exc} (details in the log)", ERROR)
-            self.canvas._reset = True
+            self.fail(exc)
 
     def _after_edit(self) -> None:
         if self._select_next is not None:
@@ -511,8 +516,21 @@ _SHORTCUTS: dict[tuple[bool, bool, int], str] = {
 _WHILE_TYPING = {"new", "open", "save", "save_as", "request_quit"}
 
 
+def log_to_file() -> Path:
+    """Send the editor's log (callback errors with their traceback) to a file; returns it."""
+    folder = default_folder().parent
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "gui.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return path
+
+
 def main(path: str | None = None, **options) -> int:
     """Open the editor on ``path`` (a missing file starts an empty design that saves there)."""
+    LOG_FILE[0] = log_to_file()
     editor = Editor()
     if path is not None:
         if Path(path).exists():

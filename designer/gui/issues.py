@@ -40,7 +40,6 @@ class IssuesPanel:
                 parent=self.parent,
                 callback=focus,
                 user_data=node,
-                enabled=node is not None,
             )
             themes = self.app.themes
             dpg.bind_item_theme(

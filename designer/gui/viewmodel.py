@@ -46,6 +46,10 @@ class Canvas:
         self._pending |= change.nodes
         self._wires_dirty |= change.wires
 
+    def redraw_all(self) -> None:
+        """Rebuild every item from the design at the next sync (after an unexpected error)."""
+        self._reset = True
+
     @property
     def pending(self) -> bool:
         return self._reset or bool(self._pending) or self._wires_dirty

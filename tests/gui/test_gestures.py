@@ -164,3 +164,38 @@ def test_designer_gui_command_opens_a_window_and_quits(gui, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert not path.exists()  # nothing was drawn, so nothing was saved
+
+
+def test_select_a_wire_and_delete_it_or_drag_it_off_its_input(gui):
+    drive, editor = gui, gui.editor
+    x, a, b = three_relus(editor)
+    drive.frames(3)
+    start, end = drive.pin(x, "out", True), drive.pin(a, "in", False)
+    drive.click(((start[0] + end[0]) / 2, (start[1] + end[1]) / 2))
+    assert drive.app.canvas.selected_wires() == [(a, "in")]
+    drive.key("Delete")
+    assert editor.design.inputs_of(a) == {}
+    drive.key("ctrl+z")
+    assert editor.design.inputs_of(a) == {"in": (x, "out")}
+
+    drive.xdo("keydown", "ctrl")
+    drive.drag(drive.pin(b, "in", False), (700, 700))  # Ctrl+drag pulls the wire off
+    drive.xdo("keyup", "ctrl")
+    drive.frames(3)
+    assert editor.design.inputs_of(b) == {}
+    assert editor.history.top().label == "Delete wire"
+
+
+def test_issue_tooltip_on_a_red_node(gui):
+    drive, editor = gui, gui.editor
+    editor.add_node("Conv2d", (300, 200))
+    drive.frames(3)
+    text = drive.app.canvas.texts["conv2d"]["block"]
+    drive.move(drive.centre(text))
+    drive.frames(30)
+    import dearpygui.dearpygui as dpg
+
+    tip = drive.app.canvas.texts["conv2d"]["tip"]
+    assert "input in is not connected" in dpg.get_value(dpg.get_item_children(tip, 1)[0])
+    assert dpg.is_item_visible(tip) or dpg.is_item_shown(tip)
+    drive.screenshot("e2e_issue_tooltip")

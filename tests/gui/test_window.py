@@ -189,3 +189,30 @@ def dpg_children(item: int) -> list[int]:
     import dearpygui.dearpygui as dpg
 
     return dpg.get_item_children(item, 1)
+
+
+def test_save_as_and_open_go_through_the_file_dialogs(gui, tmp_path):
+    import dearpygui.dearpygui as dpg
+
+    drive, editor, files = gui, gui.editor, gui.app.files
+    editor.add_node("Input", (40, 40))
+    drive.frames(2)
+    drive.click((1200, 900))
+    drive.key("ctrl+s")  # no file yet: Save As asks where
+    assert dpg.is_item_shown(files.save_dialog) and editor.dirty
+    dpg.configure_item(files.save_dialog, show=False)
+    files._chosen({"file_path_name": str(tmp_path / "picked.*")})  # what the dialog reports on OK
+    drive.frames(3)
+    assert (tmp_path / "picked.json").exists() and not editor.dirty
+    assert drive.app._shown["title"].startswith("picked.json —")
+
+    editor.add_node("ReLU", (300, 40))
+    drive.frames(2)
+    drive.key("ctrl+o")  # unsaved work: asked first, then the Open dialog
+    assert drive.app.question.visible
+    drive.click(drive.centre(dpg_children(drive.app.question.buttons)[1]))  # Discard
+    assert dpg.is_item_shown(files.open_dialog)
+    dpg.configure_item(files.open_dialog, show=False)
+    files._chosen({"file_path_name": str(ROOT / "examples" / "unet.json")})
+    drive.frames(3)
+    assert len(editor.design) == 12 and editor.path.name == "unet.json" and not editor.dirty
