@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from designer.editor import Editor
+from designer.editor import Editor, Ports
 from designer.shapes import format_shape
 from designer.validate import Issue
 
@@ -42,10 +42,15 @@ def issues_by_node(issues: list[Issue]) -> dict[str, list[Issue]]:
     return grouped
 
 
-def node_view(editor: Editor, node_id: str, issues: list[Issue]) -> NodeView:
-    """The view of one node from the editor's current report and the node's issues."""
+def node_view(
+    editor: Editor, node_id: str, issues: list[Issue], ports: Ports | None = None
+) -> NodeView:
+    """The view of one node from the editor's current report and the node's issues.
+
+    ``ports`` may be passed when the caller knows they did not change (no wire touched the node).
+    """
     data = editor.design.node(node_id)
-    ports = editor.ports(node_id)
+    ports = ports or editor.ports(node_id)
     info = editor.report.nodes.get(node_id)
     block = data["type"]
     if info is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dearpygui.dearpygui as dpg
 
-from designer.editor import Change, Editor, EditRefused
+from designer.editor import Change, Editor, EditRefused, Ports
 from designer.gui.idmap import IdMap, PortRef, Wire
 from designer.gui.present import NodeView, issues_by_node, node_view
 from designer.gui.theme import Themes
@@ -90,14 +90,15 @@ class Canvas:
         state = (info, issues, data["pos"], node_id in self.highlighted)
         if not touched and node_id in self.drawn and _same(self.drawn[node_id], state):
             return
-        view = node_view(self.editor, node_id, issues)
         old = self.views.get(node_id)
+        known = None if touched or old is None else Ports(old.inputs, old.outputs)
+        view = node_view(self.editor, node_id, issues, known)
         if old is None or (old.inputs, old.outputs) != (view.inputs, view.outputs):
             self._delete_node(node_id)
             self._draw_node(node_id, view)
             self._wires_dirty = True
         else:
-            self._update_node(node_id, old, view)
+            self._update_node(node_id, old, view, moved=state[2] != self.drawn[node_id][2])
         self.views[node_id], self.drawn[node_id] = view, state
 
     def _draw_node(self, node_id: str, view: NodeView) -> None:
@@ -117,7 +118,7 @@ class Canvas:
         self.texts[node_id] = texts
         self._apply_issues(node_id, None, view)
 
-    def _update_node(self, node_id: str, old: NodeView, view: NodeView) -> None:
+    def _update_node(self, node_id: str, old: NodeView, view: NodeView, moved: bool) -> None:
         item, texts = self.ids.node_item[node_id], self.texts[node_id]
         if old.title != view.title:
             dpg.configure_item(item, label=view.title)
@@ -129,7 +130,7 @@ class Canvas:
             if before != after:
                 dpg.set_value(text_item, after)
         grid = self._grid(node_id)
-        if tuple(dpg.get_item_pos(item)) != tuple(round(v) for v in grid):
+        if moved and tuple(dpg.get_item_pos(item)) != tuple(round(v) for v in grid):
             dpg.set_item_pos(item, grid)
         self._apply_issues(node_id, old, view)
 
@@ -141,7 +142,9 @@ class Canvas:
             spec_category, composite, view.severity, node_id in self.highlighted
         )
         item, texts = self.ids.node_item[node_id], self.texts[node_id]
-        dpg.bind_item_theme(item, theme)
+        if texts.get("theme") != theme:
+            dpg.bind_item_theme(item, theme)
+            texts["theme"] = theme
         for port, text_item in texts["in"].items():
             bad, was_bad = port in view.bad_ports, old is not None and port in old.bad_ports
             if bad != was_bad or (old is None and bad):
