@@ -78,15 +78,27 @@ def test_drag_wire_edit_undo_save_then_check(gui, tmp_path):
     assert "valid" in check.stdout and "N×32×64×64" in check.stdout
 
 
+def assert_no_overlap(rects: dict) -> None:
+    for (a, ra), (b, rb) in combinations(rects.items(), 2):
+        apart = ra[1][0] <= rb[0][0] or rb[1][0] <= ra[0][0] or ra[1][1] <= rb[0][1]
+        assert apart or rb[1][1] <= ra[0][1], f"{a} overlaps {b}"
+
+
+@pytest.mark.parametrize("name", ["unet_bilinear", "resnet", "two_branch"])
+def test_other_examples_open_without_overlaps(gui, name):
+    gui.editor.open(ROOT / "examples" / f"{name}.json")
+    gui.frames(3)
+    assert_no_overlap(gui.app.canvas.rects())
+    assert gui.editor.report.ok
+
+
 def test_unet_opens_readable(gui):
     drive, editor = gui, gui.editor
     editor.open(ROOT / "examples" / "unet.json")
     drive.frames(3)
     rects = drive.app.canvas.rects()
     assert set(rects) == set(editor.design.node_ids())
-    for (a, ra), (b, rb) in combinations(rects.items(), 2):
-        apart = ra[1][0] <= rb[0][0] or rb[1][0] <= ra[0][0] or ra[1][1] <= rb[0][1]
-        assert apart or rb[1][1] <= ra[0][1], f"{a} overlaps {b}"
+    assert_no_overlap(rects)
     state = __import__("dearpygui.dearpygui").dearpygui.get_item_state(drive.app.canvas_window)
     (x0, y0), (w, h) = state["pos"], state["rect_size"]
     for node_id, ((left, top), (right, bottom)) in rects.items():
