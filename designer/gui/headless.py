@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -30,6 +32,7 @@ def virtual_display(screen: str = SCREEN, timeout: float = 10.0) -> Iterator[str
         pass_fds=(write,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
     )
     os.close(write)
     try:
@@ -52,6 +55,15 @@ def virtual_display(screen: str = SCREEN, timeout: float = 10.0) -> Iterator[str
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: end Xvfb if the process that started it dies (a crashed test run)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _read_display(fd: int, proc: subprocess.Popen, timeout: float) -> str:
