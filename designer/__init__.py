@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from designer.builder import DesignBuilder
+from designer.editor import Editor, EditRefused
 from designer.fileformat import DesignFileError, load, loads, save
 from designer.graph import Design, DesignError
 from designer.validate import Analyzer, Issue, Report, validate
@@ -21,6 +22,8 @@ __all__ = [
     "DesignBuilder",
     "DesignError",
     "DesignFileError",
+    "EditRefused",
+    "Editor",
     "Issue",
     "Report",
     "__version__",

@@ -28,7 +28,28 @@ def unet(bilinear: bool = False, n_channels: int = 3, n_classes: int = 2) -> Des
     u = b.add("Up", u, x1, node_id="up4", out_channels=64, bilinear=bilinear)
     logits = b.add("OutConv", u, node_id="outc", out_channels=n_classes)
     b.output(logits, node_id="logits")
-    return b.build()
+    design = b.build()
+    for node_id, pos in U_SHAPE.items():
+        design.node(node_id)["pos"] = pos
+    return design
+
+
+# Canvas positions drawing the U: the encoder steps down on the left, the decoder climbs on the
+# right, and each skip connection runs straight across its level (rows 140 px apart).
+U_SHAPE = {
+    "x": (20.0, 0.0),
+    "inc": (30.0, 110.0),
+    "down1": (80.0, 250.0),
+    "down2": (130.0, 390.0),
+    "down3": (180.0, 530.0),
+    "down4": (260.0, 670.0),
+    "up1": (470.0, 530.0),
+    "up2": (520.0, 390.0),
+    "up3": (570.0, 250.0),
+    "up4": (620.0, 110.0),
+    "outc": (790.0, 110.0),
+    "logits": (820.0, 250.0),
+}
 
 
 def resnet() -> Design:

@@ -1,0 +1,170 @@
+"""The inspector: the selected node's label and parameters, widgets generated from Param specs.
+
+Integers and numbers get number fields (their range in the tooltip), choices a combo, switches a
+checkbox; lists, optional values and ``3 | (3, 5) | "same"`` parameters a text field read by
+:func:`designer.paramtext.from_text`. The editor checks every value and refuses invalid ones with
+the reason; the fields then show the design's value again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import dearpygui.dearpygui as dpg
+
+from designer.gui.theme import ERROR, MUTED
+from designer.params import Param
+from designer.paramtext import to_text
+from designer.shapes import format_shape
+
+if TYPE_CHECKING:
+    from designer.gui.app import App
+
+NAME_WIDTH = 120
+
+
+def widget_kind(param: Param) -> str:
+    """Which widget edits a parameter: ``int``, ``float``, ``bool``, ``combo`` or ``text``."""
+    if param.optional or param.kind in ("ints", "shape"):
+        return "text"
+    return {"int": "int", "float": "float", "bool": "bool", "choice": "combo"}[param.kind]
+
+
+class Inspector:
+    """Builds and refreshes the inspector panel inside ``parent``."""
+
+    def __init__(self, app: App, parent: int | str) -> None:
+        self.app = app
+        self.parent = parent
+        self.node: str | None = None
+        self.fields: dict[str, tuple[int, str]] = {}  # param -> (item, widget kind)
+        self.label_field: int | None = None
+        self.summary: int | None = None
+        self.show([])
+
+    @property
+    def editor(self):
+        return self.app.editor
+
+    def show(self, nodes: list[str]) -> None:
+        """Rebuild for a selection: one node gets its fields, several a count."""
+        dpg.delete_item(self.parent, children_only=True)
+        self.fields, self.label_field, self.summary = {}, None, None
+        self.node = nodes[0] if len(nodes) == 1 and nodes[0] in self.editor.design else None
+        if self.node is None:
+            text = f"{len(nodes)} nodes selected" if nodes else "Select a node to edit it."
+            dpg.add_text(text, parent=self.parent, color=MUTED, wrap=300)
+            if not nodes:
+                dpg.add_text(_HELP, parent=self.parent, color=MUTED, wrap=300)
+            return
+        self._build(self.node)
+
+    def _build(self, node_id: str) -> None:
+        data = self.editor.design.node(node_id)
+        spec = self.editor.design.spec(data["type"])
+        guard, editor = self.app.guard, self.editor
+        with dpg.group(parent=self.parent):
+            dpg.add_text(f"{spec.name}  ({node_id})")
+            dpg.add_text(spec.doc, wrap=300, color=MUTED)
+            self.summary = dpg.add_text("", wrap=300)
+            with dpg.table(header_row=False, policy=dpg.mvTable_SizingStretchProp):
+                dpg.add_table_column(init_width_or_weight=NAME_WIDTH, width_fixed=True)
+                dpg.add_table_column()
+                with dpg.table_row():
+                    dpg.add_text("label")
+                    self.label_field = dpg.add_input_text(
+                        default_value=data["label"],
+                        on_enter=True,
+                        width=-1,
+                        callback=guard(lambda s, a, u: editor.rename(u, a)),
+                        user_data=node_id,
+                    )
+                    self.app.text_inputs.add(self.label_field)
+                for param in spec.params:
+                    with dpg.table_row():
+                        name = dpg.add_text(param.name)
+                        item = self._field(node_id, param)
+                        self.fields[param.name] = (item, widget_kind(param))
+                        for target in (name, item):
+                            with dpg.tooltip(parent=target):
+                                dpg.add_text(_describe(param), wrap=360)
+        self.refresh()
+
+    def _field(self, node_id: str, param: Param) -> int:
+        """One parameter's widget; its callback is a single editor command."""
+        guard, editor, key = self.app.guard, self.editor, (node_id, param.name)
+        set_value = guard(lambda s, a, u: editor.set_param(u[0], u[1], a))
+        kind = widget_kind(param)
+        if kind == "int":
+            return dpg.add_input_int(
+                on_enter=True, width=-1, step=1, callback=set_value, user_data=key
+            )
+        if kind == "float":
+            return dpg.add_input_float(
+                on_enter=True, width=-1, format="%.6g", step=0, callback=set_value, user_data=key
+            )
+        if kind == "bool":
+            return dpg.add_checkbox(callback=set_value, user_data=key)
+        if kind == "combo":
+            return dpg.add_combo(
+                items=list(param.choices), width=-1, callback=set_value, user_data=key
+            )
+        item = dpg.add_input_text(
+            on_enter=True,
+            width=-1,
+            hint="auto" if param.optional else param.describe(),
+            callback=guard(lambda s, a, u: editor.set_param_text(u[0], u[1], a)),
+            user_data=key,
+        )
+        self.app.text_inputs.add(item)
+        return item
+
+    def refresh(self) -> None:
+        """Show the design's current values (after an edit, an undo or a refused value)."""
+        node_id = self.node
+        if node_id is None:
+            return
+        if node_id not in self.editor.design:
+            self.show([])
+            return
+        data = self.editor.design.node(node_id)
+        spec = self.editor.design.spec(data["type"])
+        values, errors = spec.resolve(data["params"])
+        bad = dict(errors)
+        for name, (item, kind) in self.fields.items():
+            value = data["params"][name] if name in bad else values[name]
+            shown = value if kind != "text" else to_text(spec.param_index[name], value)
+            if name in bad and kind != "text":
+                continue  # a number field cannot show an invalid value; the issue says it
+            if dpg.get_value(item) != shown:
+                dpg.set_value(item, shown)
+        if self.label_field is not None and dpg.get_value(self.label_field) != data["label"]:
+            dpg.set_value(self.label_field, data["label"])
+        self._summarise(node_id)
+
+    def _summarise(self, node_id: str) -> None:
+        info = self.editor.report.nodes.get(node_id)
+        issues = self.editor.report.issues_for(node_id)
+        if info is None:
+            text = "shape unknown until the issues below are fixed"
+        else:
+            ins = ", ".join(format_shape(s) for s in info.in_shapes) or "-"
+            outs = ", ".join(format_shape(s) for s in info.out_shapes) or "-"
+            text = f"in {ins}\nout {outs}\n{info.params:,} parameters"
+        if issues:
+            text += "\n" + "\n".join(
+                f"! {i.message}" + (f" ({i.hint})" if i.hint else "") for i in issues
+            )
+        dpg.set_value(self.summary, text)
+        dpg.configure_item(self.summary, color=ERROR if issues else (-255, 0, 0, 255))
+
+
+def _describe(param: Param) -> str:
+    default = to_text(param, param.default) or "unset"
+    return f"{param.doc}\nallowed: {param.describe()}\ndefault: {default}"
+
+
+_HELP = (
+    "Drag a block from the palette onto the canvas, right-click the canvas for a menu, or press "
+    "Space to add a block by name. Drag from an output pin (right) to an input pin (left) to wire."
+)

@@ -1,0 +1,64 @@
+"""The block palette: every registered block by category, with a search box.
+
+Clicking a block adds it in the middle of the canvas; dragging it drops it where it is released.
+The list comes from ``REGISTRY.categories()`` (the library's composite blocks included); the search
+uses :func:`designer.editor.find_blocks`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import dearpygui.dearpygui as dpg
+
+from designer.blocks import REGISTRY
+from designer.editor import find_blocks
+from designer.gui.theme import MUTED
+
+if TYPE_CHECKING:
+    from designer.gui.app import App
+
+PAYLOAD = "designer-block"
+
+
+class Palette:
+    """Builds the palette inside ``parent`` and filters it as the user types."""
+
+    def __init__(self, app: App, parent: int | str) -> None:
+        self.app = app
+        self.buttons: dict[str, int] = {}
+        self.headers: dict[str, tuple[int, list[str]]] = {}
+        with dpg.group(parent=parent):
+            self.search = dpg.add_input_text(
+                hint="search blocks",
+                width=-1,
+                callback=app.guard(lambda s, a, u: self.filter(a)),
+            )
+            app.text_inputs.add(self.search)
+            self.empty = dpg.add_text("no block matches", color=MUTED, show=False)
+            for category, specs in REGISTRY.categories().items():
+                self._category(category, [s.name for s in specs], {s.name: s.doc for s in specs})
+
+    def _category(self, category: str, names: list[str], docs: dict[str, str]) -> None:
+        add = self.app.guard(lambda s, a, name: self.app.add_block(name))
+        with dpg.collapsing_header(label=category, default_open=True) as header:
+            for name in names:
+                button = dpg.add_button(label=name, width=-1, callback=add, user_data=name)
+                with dpg.drag_payload(parent=button, drag_data=name, payload_type=PAYLOAD):
+                    dpg.add_text(f"+ {name}")
+                with dpg.tooltip(parent=button):
+                    dpg.add_text(docs[name] or name, wrap=320)
+                self.buttons[name] = button
+        self.headers[category] = (header, names)
+
+    def filter(self, query: str) -> None:
+        """Show only the blocks matching ``query`` (all when it is empty)."""
+        matches = {s.name for s in find_blocks(query, self.app.editor.design)}
+        for header, names in self.headers.values():
+            shown = [n for n in names if n in matches]
+            dpg.configure_item(header, show=bool(shown))
+            if query:
+                dpg.set_value(header, True)
+            for name in names:
+                dpg.configure_item(self.buttons[name], show=name in matches)
+        dpg.configure_item(self.empty, show=not matches)

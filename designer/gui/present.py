@@ -1,0 +1,109 @@
+"""What a node shows, as plain data: title, a block line, shapes, issues. No dearpygui here.
+
+The canvas compares a node's :class:`NodeView` with the one it drew last and touches only the
+items whose text changed, which keeps an edit on a 500-node design within one frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from designer.editor import Editor, Ports
+from designer.shapes import format_shape
+from designer.validate import Issue
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """Everything drawn on one node."""
+
+    title: str
+    block_line: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    output_text: tuple[str, ...]  # one per output: its shape (and port name if several)
+    problems: str  # message and hint of every issue, one per line ("" when fine)
+    bad_ports: frozenset[str]  # input ports whose wire (or missing wire) has an issue
+    severity: str  # "ok", "warning" or "error"
+
+
+def top_node(issue: Issue) -> str | None:
+    """The canvas node an issue belongs to (``up1`` for ``up1/conv``)."""
+    return None if issue.node is None else issue.node.split("/", 1)[0]
+
+
+def issues_by_node(issues: list[Issue]) -> dict[str, list[Issue]]:
+    """Issues grouped by the canvas node they belong to."""
+    grouped: dict[str, list[Issue]] = {}
+    for issue in issues:
+        node = top_node(issue)
+        if node is not None:
+            grouped.setdefault(node, []).append(issue)
+    return grouped
+
+
+def node_view(
+    editor: Editor, node_id: str, issues: list[Issue], ports: Ports | None = None
+) -> NodeView:
+    """The view of one node from the editor's current report and the node's issues.
+
+    ``ports`` may be passed when the caller knows they did not change (no wire touched the node).
+    """
+    data = editor.design.node(node_id)
+    ports = ports or editor.ports(node_id)
+    info = editor.report.nodes.get(node_id)
+    block = data["type"]
+    if info is None:
+        shapes = ["?"] * len(ports.outputs)
+        block_line = block
+    else:
+        shapes = [format_shape(s) for s in info.out_shapes] + ["?"] * len(ports.outputs)
+        block_line = f"{block} · {info.params:,} params" if info.params else block
+        if not ports.outputs:  # an Output shows what reaches it
+            block_line = f"{block} · {format_shape(info.shape)}"
+    several = len(ports.outputs) > 1
+    output_text = tuple(
+        f"{name}: {shape}" if several else shape
+        for name, shape in zip(ports.outputs, shapes, strict=False)
+    )
+    lines = [f"{_where(i)}{i.message}" + (f"\n    {i.hint}" if i.hint else "") for i in issues]
+    errors = [i for i in issues if i.severity == "error"]
+    return NodeView(
+        title=data["label"],
+        block_line=block_line,
+        inputs=ports.inputs,
+        outputs=ports.outputs,
+        output_text=output_text,
+        problems="\n".join(lines),
+        bad_ports=frozenset(i.port for i in issues if i.port and i.node == node_id),
+        severity="error" if errors else "warning" if issues else "ok",
+    )
+
+
+def _where(issue: Issue) -> str:
+    inner = issue.node.split("/", 1)[1] + ": " if issue.node and "/" in issue.node else ""
+    port = f"port {issue.port}: " if issue.port else ""
+    return inner + port
+
+
+def issue_line(issue: Issue) -> str:
+    """One line for the issues list."""
+    mark = "error" if issue.severity == "error" else "warning"
+    where = f"{issue.node}" + (f".{issue.port}" if issue.port else "") if issue.node else "design"
+    return f"[{mark}] {where}: {issue.message}"
+
+
+def status_line(editor: Editor, device: str) -> str:
+    """The right-hand side of the status bar."""
+    report = editor.report
+    errors = len(report.errors)
+    state = "valid" if not errors else f"{errors} error{'s' * (errors != 1)}"
+    return (
+        f"{len(editor.design)} nodes · {report.total_params:,} params · {state} · "
+        f"validated in {report.seconds * 1000:.1f} ms · device: {device}"
+    )
+
+
+def window_title(editor: Editor) -> str:
+    """``unet.json* — torch-designer``: the file name, marked when there is unsaved work."""
+    return f"{editor.display_name}{'*' if editor.dirty else ''} — torch-designer"
