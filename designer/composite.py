@@ -106,8 +106,8 @@ class CompositeDef:
                     Issue(node_id, None, data["type"], "expr", str(exc), "fix the expression")
                 )
                 continue
-            body.add_node(
-                data["type"], params, node_id=node_id, label=data["label"], pos=data["pos"]
+            body.graph.add_node(
+                node_id, type=data["type"], params=params, label=data["label"], pos=data["pos"]
             )
         if issues:
             raise NestedError(issues)
@@ -116,7 +116,7 @@ class CompositeDef:
                 continue
             while src in bypass:
                 src, src_port = bypass[src]
-            body.connect(src, src_port, dst, dst_port)
+            body.graph.add_edge(src, dst, key=dst_port, src_port=src_port, dst_port=dst_port)
         return body, env
 
     def instantiate(self, values: Mapping[str, Any], in_shapes: list[Shape]) -> Instance:

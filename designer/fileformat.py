@@ -207,7 +207,7 @@ def _read_param(data: Any, path: str, r: _Reader) -> Param:
         ("doc", "min", "max", "choices", "optional", "length"),
     )
     kind = data["type"]
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise r.fail(
             f"{path}.type", f"unknown parameter type {kind!r}; use one of {', '.join(KINDS)}"
         )
@@ -216,12 +216,16 @@ def _read_param(data: Any, path: str, r: _Reader) -> Param:
         kind,
         None,
         r.typed(data.get("doc", ""), str, f"{path}.doc", "a string"),
-        min=data.get("min"),
-        max=data.get("max"),
+        min=_bound(data, "min", path, r),
+        max=_bound(data, "max", path, r),
         choices=tuple(r.typed(data.get("choices", []), list, f"{path}.choices", "a list")),
-        optional=bool(data.get("optional", False)),
-        length=data.get("length"),
+        optional=r.typed(data.get("optional", False), bool, f"{path}.optional", "true or false"),
+        length=_bound(data, "length", path, r),
     )
+    if not all(isinstance(c, str) for c in param.choices):
+        raise r.fail(f"{path}.choices", "expected a list of strings")
+    if param.length is not None and param.length not in (1, 2, 3):
+        raise r.fail(f"{path}.length", "expected 1, 2 or 3")
     try:
         default = param.coerce(data["default"])
     except ValueError as exc:
@@ -237,6 +241,16 @@ def _read_param(data: Any, path: str, r: _Reader) -> Param:
         param.optional,
         param.length,
     )
+
+
+def _bound(data: dict, key: str, path: str, r: _Reader) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    r.typed(value, (int, float), f"{path}.{key}", "a number")
+    if not abs(value) <= 1e15:
+        raise r.fail(f"{path}.{key}", f"{value!r} is out of range")
+    return value
 
 
 def _read_graph(design: Design, data: dict, path: str, r: _Reader, composite: bool) -> None:
@@ -262,10 +276,13 @@ def _read_graph(design: Design, data: dict, path: str, r: _Reader, composite: bo
         first_seen[node_id] = i
         params = r.typed(node.get("params", {}), dict, f"{where}.params", "an object")
         for key, value in params.items():
-            if isinstance(value, dict) and not (composite and is_expr(value)):
+            if not (
+                _plain(value) or (composite and is_expr(value) and isinstance(value["expr"], str))
+            ):
                 raise r.fail(
                     f"{where}.params.{key}",
-                    "expected a value" + (' or {"expr": ...}' if composite else ""),
+                    "expected a number, string, boolean, null or a list of them"
+                    + (' or {"expr": "..."}' if composite else ""),
                 )
         pos = node.get("pos", [0, 0])
         if (
@@ -298,6 +315,16 @@ def _read_graph(design: Design, data: dict, path: str, r: _Reader, composite: bo
             design.connect(src, src_port, dst, dst_port, replace=False)
         except DesignError as exc:
             raise r.fail(where, str(exc)) from None
+
+
+_SCALAR = (int, float, str, bool, type(None))
+
+
+def _plain(value: Any) -> bool:
+    """A parameter value as files hold it: a scalar or a flat list of scalars."""
+    if isinstance(value, list):
+        return len(value) <= 16 and all(isinstance(v, _SCALAR) for v in value)
+    return isinstance(value, _SCALAR)
 
 
 def _endpoint(value: Any, path: str, r: _Reader, design: Design) -> tuple[str, str]:

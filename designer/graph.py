@@ -39,6 +39,19 @@ def check_id(node_id: str) -> str:
     return node_id
 
 
+def _registry():
+    """The block registry (imported late: the blocks package imports this module's neighbours)."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        from designer.blocks import REGISTRY
+
+        _REGISTRY = REGISTRY
+    return _REGISTRY
+
+
+_REGISTRY = None
+
+
 class Design:
     """A model design. ``blocks`` holds the composite block definitions local to this design."""
 
@@ -88,10 +101,8 @@ class Design:
 
     def spec(self, block_type: str):
         """The block spec for a type: the design's own composite blocks first, then the registry."""
-        from designer.blocks import REGISTRY
-
         local = self.blocks.get(block_type)
-        return local.spec if local is not None else REGISTRY.get(block_type)
+        return local.spec if local is not None else _registry().get(block_type)
 
     # -- edits ---------------------------------------------------------------------------------
     def new_id(self, base: str) -> str:

@@ -51,8 +51,8 @@ class Param:
         """A short human description of what values are allowed."""
         rng = ""
         if self.min is not None or self.max is not None:
-            lo = "" if self.min is None else f"{self.min:g} ≤ "
-            hi = "" if self.max is None else f" ≤ {self.max:g}"
+            lo = "" if self.min is None else f"{_number(self.min)} ≤ "
+            hi = "" if self.max is None else f" ≤ {_number(self.max)}"
             rng = f" ({lo}{self.name}{hi})"
         if self.kind == "choice":
             text = "one of " + ", ".join(repr(c) for c in self.choices)
@@ -146,6 +146,10 @@ class Param:
     def to_json(self) -> Any:
         """The default as it is written in a file."""
         return list(self.default) if isinstance(self.default, tuple) else self.default
+
+
+def _number(value: float) -> str:
+    return f"{value:,}" if float(value).is_integer() and abs(value) >= 1000 else f"{value:g}"
 
 
 def _short(value: Any) -> str:

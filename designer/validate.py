@@ -49,7 +49,7 @@ class Issue:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeInfo:
     """What inference found for one node."""
 
@@ -58,6 +58,7 @@ class NodeInfo:
     in_shapes: tuple[Shape, ...]
     out_shapes: tuple[Shape, ...]
     params: int
+    ports: tuple[str, ...] = ()  # output port names, parallel to out_shapes
 
     @property
     def shape(self) -> Shape | None:
@@ -113,10 +114,15 @@ class Report:
         }
 
 
+_SCALARS = (int, float, str, bool, type(None))
+
+
 def freeze(value: Any) -> Any:
     """A hashable copy of a params value (lists and dicts become tuples)."""
     if isinstance(value, dict):
-        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+        return tuple(
+            sorted((k, v if isinstance(v, _SCALARS) else freeze(v)) for k, v in value.items())
+        )
     if isinstance(value, (list, tuple)):
         return tuple(freeze(v) for v in value)
     return value
@@ -131,30 +137,69 @@ class Analyzer:
     def run(self, design: Design, input_shapes: Mapping[str, Shape] | None = None) -> Report:
         start = time.perf_counter()
         report = Report()
-        _global_checks(design, report)
-        report.order = _order(design, report)
+        wires = Wiring(design)
+        _global_checks(design, wires, report)
+        report.order = _order(design, wires, report)
+        overrides = input_shapes or {}
+        nodes = dict(design.graph.nodes(data=True))
         for node_id in report.order:
-            self._visit(design, node_id, report, input_shapes or {})
-        for stale in set(self._memo) - set(design.graph):
-            del self._memo[stale]
+            self._visit(design, wires, node_id, report, overrides, nodes)
+        if len(self._memo) > len(report.order):
+            for stale in set(self._memo) - set(design.graph):
+                del self._memo[stale]
         report.seconds = time.perf_counter() - start
         return report
 
-    def _visit(self, design: Design, node_id: str, report: Report, overrides: Mapping) -> None:
-        data = design.graph.nodes[node_id]
-        in_shapes = _input_shapes(design, node_id, report)
+    def _visit(
+        self, design: Design, wires: Wiring, node_id: str, report: Report, overrides, nodes
+    ) -> None:
+        data = nodes[node_id]
+        spec = _spec_or_none(design, data["type"])
+        in_shapes = _input_shapes(design, wires, spec, node_id, report)
         if in_shapes is None:
             return
-        key = (data["type"], freeze(data["params"]), in_shapes, overrides.get(node_id))
+        key = (
+            data["type"],
+            id(spec),
+            freeze(data["params"]),
+            in_shapes,
+            overrides.get(node_id),
+            wires.signature(node_id),
+        )
         memo = self._memo.get(node_id)
         if memo is None or memo[0] != key:
-            memo = self._memo[node_id] = (key, _infer(design, node_id, data, in_shapes, overrides))
+            result = _infer(design, wires, spec, node_id, data, in_shapes, overrides)
+            memo = self._memo[node_id] = (key, result)
             report.recomputed += 1
         result = memo[1]
         if isinstance(result, NodeInfo):
             report.nodes[node_id] = result
         else:
             report.issues.extend(result)
+
+
+class Wiring:
+    """Every node's wires in and out, gathered in one pass over the edges."""
+
+    def __init__(self, design: Design) -> None:
+        self.into: dict[str, dict[str, tuple[str, str]]] = {n: {} for n in design.graph}
+        self.out_of: dict[str, list[tuple[str, str, str]]] = {n: [] for n in design.graph}
+        for src, targets in design.graph.adjacency():
+            for dst, keyed in targets.items():
+                for port, data in keyed.items():
+                    self.into[dst][port] = (src, data["src_port"])
+                    self.out_of[src].append((data["src_port"], dst, port))
+
+    def signature(self, node_id: str) -> tuple:
+        """What a node's wiring issues depend on: its port names in and out."""
+        return tuple(self.into[node_id]), tuple(p for p, _, _ in self.out_of[node_id])
+
+
+def _spec_or_none(design: Design, block: str):
+    try:
+        return design.spec(block)
+    except UnknownBlockError:
+        return None
 
 
 def validate(design: Design, input_shapes: Mapping[str, Shape] | None = None) -> Report:
@@ -165,18 +210,29 @@ def validate(design: Design, input_shapes: Mapping[str, Shape] | None = None) ->
 # -- the walk -----------------------------------------------------------------------------------
 
 
-def _order(design: Design, report: Report) -> list[str]:
-    """Topological order; nodes on a cycle are reported and left out."""
+def _order(design: Design, wires: Wiring, report: Report) -> list[str]:
+    """Topological order (Kahn's algorithm, stable); nodes on a cycle are reported and left out."""
+    pending = {n: len({src for src, _ in wires.into[n].values()}) for n in wires.into}
+    ready = [n for n, count in pending.items() if count == 0]
+    order: list[str] = []
+    while ready:
+        node_id = ready.pop()
+        order.append(node_id)
+        for dst in dict.fromkeys(dst for _, dst, _ in wires.out_of[node_id]):
+            pending[dst] -= 1
+            if pending[dst] == 0:
+                ready.append(dst)
+    if len(order) < len(pending):
+        _report_cycles(design, report)
+    return order
+
+
+def _report_cycles(design: Design, report: Report) -> None:
     graph = design.graph
-    try:
-        return list(nx.topological_sort(graph))
-    except nx.NetworkXUnfeasible:
-        pass
-    cyclic: set[str] = set()
     for component in nx.strongly_connected_components(graph):
-        if len(component) > 1 or graph.has_edge(next(iter(component)), next(iter(component))):
+        first = next(iter(component))
+        if len(component) > 1 or graph.has_edge(first, first):
             members = sorted(component)
-            cyclic.update(members)
             for node_id in members:
                 others = ", ".join(m for m in members if m != node_id) or "itself"
                 report.issues.append(
@@ -189,26 +245,25 @@ def _order(design: Design, report: Report) -> list[str]:
                         "remove one of the wires that loop back",
                     )
                 )
-    return list(nx.topological_sort(graph.subgraph(n for n in graph if n not in cyclic)))
 
 
-def _input_shapes(design: Design, node_id: str, report: Report) -> tuple[Shape, ...] | None:
+def _input_shapes(design: Design, wires: Wiring, spec, node_id: str, report: Report):
     """The shapes wired into a node, by port order; None if an upstream shape is unknown."""
-    wires = design.inputs_of(node_id)
-    data = design.graph.nodes[node_id]
-    try:
-        spec = design.spec(data["type"])
-    except UnknownBlockError:
+    if spec is None:
         return ()
-    ordered = sorted(wires.items(), key=lambda kv: _port_order(spec, kv[0]))
+    into = wires.into[node_id]
+    ordered = (
+        sorted(into.items(), key=lambda kv: _port_order(spec, kv[0]))
+        if len(into) > 1
+        else into.items()
+    )
     shapes = []
     for _, (src, src_port) in ordered:
         info = report.nodes.get(src)
         if info is None:
             return None
         try:
-            src_spec = design.spec(info.block)
-            shapes.append(info.out_shapes[src_spec.outputs.index(src_port)])
+            shapes.append(info.out_shapes[info.ports.index(src_port)])
         except (ValueError, IndexError):
             return None
     return tuple(shapes)
@@ -219,17 +274,23 @@ def _port_order(spec, port: str) -> int:
     return 10**6 if index is None else index
 
 
-def _infer(design: Design, node_id: str, data: dict, in_shapes: tuple, overrides: Mapping):
+def _infer(
+    design: Design,
+    wires: Wiring,
+    spec,
+    node_id: str,
+    data: dict,
+    in_shapes: tuple,
+    overrides: Mapping,
+):
     """NodeInfo for one node, or the list of its issues."""
     block = data["type"]
-    try:
-        spec = design.spec(block)
-    except UnknownBlockError:
+    if spec is None:
         known = [s.name for s in REGISTRY] + list(design.blocks)
         close = difflib.get_close_matches(block, known, n=1)
         hint = f"did you mean {close[0]}?" if close else "pick a block type from the palette"
         return [Issue(node_id, None, block, "unknown-type", f"unknown block type {block!r}", hint)]
-    issues = _wiring_issues(design, node_id, spec)
+    issues = _wiring_issues(wires, node_id, spec)
     values, errors = spec.resolve(data["params"])
     issues += [
         Issue(node_id, None, block, "param", e.message, e.hint, param=name) for name, e in errors
@@ -248,14 +309,14 @@ def _infer(design: Design, node_id: str, data: dict, in_shapes: tuple, overrides
         except NestedError as exc:
             return [_nested(node_id, i) for i in exc.issues]
         except ShapeError as exc:
-            port = None if exc.port is None else _port_name(design, node_id, spec, exc.port)
+            port = None if exc.port is None else _port_name(wires, node_id, spec, exc.port)
             return [Issue(node_id, port, block, exc.code, exc.message, exc.hint)]
         out = result if isinstance(result, list) else [result] if spec.outputs else []
     try:
         count = spec.count(values, list(in_shapes))
     except NestedError as exc:
         return [_nested(node_id, i) for i in exc.issues]
-    return NodeInfo(block, values, in_shapes, tuple(out), count)
+    return NodeInfo(block, values, in_shapes, tuple(out), count, spec.outputs)
 
 
 def _nested(parent: str, issue: Issue) -> Issue:
@@ -273,15 +334,23 @@ def _nested(parent: str, issue: Issue) -> Issue:
     )
 
 
-def _port_name(design: Design, node_id: str, spec, index: int) -> str:
-    ports = spec.input_ports(len(design.inputs_of(node_id)))
+def _port_name(wires: Wiring, node_id: str, spec, index: int) -> str:
+    ports = spec.input_ports(len(wires.into[node_id]))
     return ports[index] if index < len(ports) else str(index)
 
 
-def _wiring_issues(design: Design, node_id: str, spec) -> list[Issue]:
+def _wiring_issues(wiring: Wiring, node_id: str, spec) -> list[Issue]:
     """Unknown ports, unconnected inputs, gaps in variadic inputs."""
+    wires = wiring.into[node_id]
+    outs = spec.outputs
+    if (
+        not spec.variadic
+        and len(wires) == len(spec.inputs)
+        and all(p in wires for p in spec.inputs)
+        and all(p in outs for p, _, _ in wiring.out_of[node_id])
+    ):
+        return []  # the common case, checked cheaply
     issues = []
-    wires = design.inputs_of(node_id)
     for port in wires:
         if spec.port_index(port) is None:
             known = ", ".join(spec.input_ports(len(wires))) or "none"
@@ -295,7 +364,7 @@ def _wiring_issues(design: Design, node_id: str, spec) -> list[Issue]:
                     f"its inputs are: {known}",
                 )
             )
-    for src_port, dst, _ in design.outputs_of(node_id):
+    for src_port, dst, _ in wiring.out_of[node_id]:
         if src_port not in spec.outputs:
             known = ", ".join(spec.outputs) or "none"
             issues.append(
@@ -326,7 +395,7 @@ def _wiring_issues(design: Design, node_id: str, spec) -> list[Issue]:
     return issues
 
 
-def _global_checks(design: Design, report: Report) -> None:
+def _global_checks(design: Design, wires: Wiring, report: Report) -> None:
     """Whole-design issues: no input or output, outputs that lead nowhere."""
     types = {n: d["type"] for n, d in design.graph.nodes(data=True)}
     if "Input" not in types.values():
@@ -352,7 +421,7 @@ def _global_checks(design: Design, report: Report) -> None:
             )
         )
     for node_id, block in types.items():
-        if block != "Output" and design.graph.out_degree(node_id) == 0 and block in REGISTRY:
+        if block != "Output" and not wires.out_of[node_id]:
             report.issues.append(
                 Issue(
                     node_id,

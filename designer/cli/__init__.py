@@ -15,7 +15,7 @@ import traceback
 from designer import __version__
 from designer.fileformat import DesignFileError
 
-COMMANDS = ["check", "export"]  # module names under designer.cli, in help order
+COMMANDS = ["check", "blocks", "export"]  # module names under designer.cli, in help order
 
 
 def parser() -> argparse.ArgumentParser:

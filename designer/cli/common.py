@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 
 from designer.fileformat import load
@@ -12,11 +13,10 @@ from designer.validate import Report, validate
 
 def parse_shape(text: str) -> tuple[int, ...]:
     """``1,3,572,572`` (or ``1x3x572x572``) -> a shape tuple."""
-    parts = text.replace("x", ",").replace("×", ",").split(",")
-    try:
-        shape = tuple(int(p) for p in parts if p.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a shape like 1,3,572,572") from None
+    parts = re.split(r"[,x×]", text.strip())
+    if not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape like 1,3,572,572")
+    shape = tuple(int(p) for p in parts)
     if not shape or any(d < 1 for d in shape):
         raise argparse.ArgumentTypeError(f"{text!r}: every size must be a positive integer")
     return shape

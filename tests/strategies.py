@@ -1,0 +1,132 @@
+"""Hypothesis strategies for random designs over the whole block registry.
+
+``designs()`` grows a design one block at a time: it draws a block type from the registry (every
+family, composite blocks included), draws parameters from the block's own Param specs (capped to
+sizes a CPU test can run), wires it to tensors already in the design (so branches and skip
+connections appear: Add, Multiply and Concat join earlier tensors), and keeps the block only if
+validation accepts it. ``invalid_designs()`` then breaks one parameter of such a design so that
+validation rejects it; properties check that torch agrees.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from designer import Analyzer, Design
+from designer.blocks import REGISTRY
+from designer.params import Param
+
+CAPS = {  # keep tensors small: (min, max) by parameter name
+    "out_channels": (1, 12),
+    "out_features": (1, 16),
+    "kernel_size": (1, 4),
+    "stride": (1, 3),
+    "padding": (0, 2),
+    "output_padding": (0, 2),
+    "dilation": (1, 2),
+    "groups": (1, 3),
+    "num_groups": (1, 4),
+    "output_size": (1, 4),
+    "size": (1, 12),
+    "dims": (1, 3),
+    "dim": (-3, 3),
+    "start_dim": (0, 3),
+    "end_dim": (-1, 3),
+}
+SKIP = {"Input", "Output"}
+STARTS = [(3, 12, 12), (4, 10), (2, 6, 6, 6), (5, 16), (8,)]
+
+
+def block_names() -> list[str]:
+    return [s.name for s in REGISTRY if s.name not in SKIP]
+
+
+@st.composite
+def param_values(draw, spec) -> dict:
+    """Values for some of a block's parameters, drawn from its Param specs."""
+    values = {}
+    for p in spec.params:
+        if draw(st.booleans()):
+            values[p.name] = draw(param_value(p))
+    return values
+
+
+def param_value(p: Param) -> st.SearchStrategy:
+    lo, hi = CAPS.get(
+        p.name, (p.min if p.min is not None else -3, p.max if p.max is not None else 8)
+    )
+    lo = max(lo, p.min) if p.min is not None else lo
+    hi = min(hi, p.max) if p.max is not None else hi
+    ints = st.integers(int(lo), int(max(lo, hi)))
+    options: list[st.SearchStrategy] = []
+    if p.kind == "int":
+        options.append(ints)
+    elif p.kind == "float":
+        options.append(st.floats(max(float(p.min or 0), 0.0), min(float(p.max or 4), 4.0)))
+    elif p.kind == "bool":
+        options.append(st.booleans())
+    elif p.kind == "choice":
+        options.append(st.sampled_from(p.choices))
+    elif p.kind == "ints":
+        options.append(ints)
+        if p.length:
+            options.append(st.lists(ints, min_size=p.length, max_size=p.length))
+        if p.choices:
+            options.append(st.sampled_from(p.choices))
+    elif p.kind == "shape":
+        options.append(st.lists(st.integers(1, 8), min_size=1, max_size=4))
+    if p.optional:
+        options.append(st.none())
+    return st.one_of(options)
+
+
+@st.composite
+def designs(draw, max_blocks: int = 8, blocks: list[str] | None = None) -> Design:
+    """A valid random design: one Input, up to ``max_blocks`` blocks, one Output per open end."""
+    names = blocks or block_names()
+    design = Design("random")
+    design.add_node("Input", {"shape": list(draw(st.sampled_from(STARTS)))}, node_id="x")
+    analyzer = Analyzer()
+    report = analyzer.run(design)
+    tensors = [("x", "out")]
+    for step in range(draw(st.integers(1, max_blocks))):
+        for _attempt in range(6):
+            spec = REGISTRY.get(draw(st.sampled_from(names)))
+            n_inputs = draw(st.integers(spec.min_inputs, 3)) if spec.variadic else len(spec.inputs)
+            sources = [draw(st.sampled_from(tensors)) for _ in range(n_inputs)]
+            node_id = f"n{step}"
+            design.add_node(spec.name, draw(param_values(spec)), node_id=node_id)
+            ports = spec.input_ports(n_inputs - 1) if spec.variadic else spec.inputs
+            for (src, port), dst_port in zip(sources, ports, strict=False):
+                design.connect(src, port, node_id, dst_port)
+            report = analyzer.run(design)
+            if node_id in report.nodes:
+                tensors.extend((node_id, p) for p in spec.outputs)
+                break
+            design.remove_node(node_id)
+    used = {src for src, _, _, _ in design.edges()}
+    for i, (node_id, port) in enumerate(t for t in tensors if t[0] not in used or t == tensors[-1]):
+        design.add_node("Output", node_id=f"out{i}")
+        design.connect(node_id, port, f"out{i}", "in")
+    return design
+
+
+@st.composite
+def invalid_designs(draw, max_blocks: int = 6) -> tuple[Design, str]:
+    """A valid design with one parameter changed so that validation rejects it; and that node."""
+    from designer import validate
+
+    design = draw(designs(max_blocks))
+    candidates = [n for n in design.node_ids() if design.node(n)["type"] not in SKIP]
+    for _ in range(20):
+        node_id = draw(st.sampled_from(candidates))
+        spec = design.spec(design.node(node_id)["type"])
+        if not spec.params:
+            continue
+        p = draw(st.sampled_from(spec.params))
+        old = design.node(node_id)["params"].get(p.name, p.default)
+        design.node(node_id)["params"][p.name] = draw(param_value(p))
+        if not validate(design).ok:
+            return design, node_id
+        design.node(node_id)["params"][p.name] = old
+    return draw(invalid_designs(max_blocks))
