@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 _LAZY = {  # public functions whose modules import torch: loaded on first use
+    "build": ("designer.live", "build"),
     "export_onnx": ("designer.export", "export_onnx"),
 }
 

@@ -1,0 +1,189 @@
+"""The live model: a design as a ``torch.nn.Module``, built from the same plan as the code.
+
+:func:`build` registers exactly the attributes and containers the generated source declares
+(``inc``, ``down1.pool_conv.1.double_conv.0``, ...), so ``state_dict`` keys match and weights
+move between the two with ``strict=True``. Its forward walks the plan's steps; the same walk with a
+capture dict records every node's output (composite inner nodes as ``up1/conv``) for previews.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from designer.graph import Design
+from designer.plan import Plan, PlanError, Scope, Slot, make_plan
+from designer.validate import Report
+
+__all__ = ["LiveModel", "PlanError", "build", "resolve_device"]
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` is CUDA when available, else the CPU; ``cuda`` without CUDA is an error."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("CUDA is not available on this machine; use --device cpu or auto")
+    return resolved
+
+
+class _ScopeModule(nn.Module):
+    """A model or composite block: the plan's slots as submodules, its steps as the forward."""
+
+    def __init__(self, scope: Scope, plan: Plan, body: Design, report: Report) -> None:
+        super().__init__()
+        for slot in scope.slots:
+            self.add_module(slot.attr, _slot_module(slot, plan, body, report))
+        self._inputs = tuple(var for _, var in scope.inputs)
+        self._input_nodes = tuple(node for node, _ in scope.inputs)
+        self._program = tuple(_compile_step(step, body, report) for step in scope.steps)
+        self._returns = tuple(scope.returns)
+        self._output_nodes = tuple(scope.outputs)
+
+    def forward(self, *inputs: torch.Tensor) -> Any:
+        return self._run(inputs, None, "")
+
+    def _run(self, inputs: tuple, capture: dict | None, prefix: str) -> Any:
+        if len(inputs) != len(self._inputs):
+            raise TypeError(
+                f"{type(self).__name__} takes {len(self._inputs)} inputs "
+                f"({', '.join(self._inputs)}), got {len(inputs)}"
+            )
+        env = dict(zip(self._inputs, inputs, strict=True))
+        if capture is not None:
+            for node, value in zip(self._input_nodes, inputs, strict=True):
+                capture[prefix + node] = value
+        result = None
+        for attr, op, args, outs, nodes in self._program:
+            values = [env[a] for a in args]
+            if op is not None:
+                result = op(values)
+                if capture is not None:
+                    capture[prefix + nodes[0]] = result
+            elif capture is None:
+                result = self._modules[attr](*values)
+            else:
+                result = self._capture_slot(attr, nodes, values, capture, prefix)
+            if len(outs) == 1:
+                if outs[0] is not None:
+                    env[outs[0]] = result
+            else:
+                for name, value in zip(outs, result, strict=True):
+                    if name is not None:
+                        env[name] = value
+        returned = tuple(result if r is None else env[r] for r in self._returns)
+        if capture is not None:
+            for node, value in zip(self._output_nodes, returned, strict=True):
+                capture[prefix + node] = value
+        return returned[0] if len(returned) == 1 else returned
+
+    def _capture_slot(self, attr, nodes, values, capture, prefix) -> Any:
+        """Run one slot recording each node's output (a Sequential member by member)."""
+        module = self._modules[attr]
+        if isinstance(module, nn.Sequential):
+            (value,) = values
+            for node, member in zip(nodes, module, strict=True):
+                value = _call(member, (value,), capture, f"{prefix}{node}/")
+                capture[prefix + node] = value
+            return value
+        active = getattr(module, "_designer_node", nodes[0])
+        value = _call(module, values, capture, f"{prefix}{active}/")
+        if not isinstance(module, nn.Identity):
+            capture[prefix + active] = value
+        return value
+
+
+def _call(module: nn.Module, values, capture: dict, prefix: str) -> Any:
+    if isinstance(module, _ScopeModule):
+        return module._run(tuple(values), capture, prefix)
+    return module(*values)
+
+
+class LiveModel(_ScopeModule):
+    """The whole design as a module. ``forward_capture`` also returns every node's output."""
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(plan.model, plan, plan.design, plan.report)
+        self.plan = plan
+
+    def forward_capture(self, *inputs: torch.Tensor) -> tuple[Any, dict[str, Any]]:
+        """The outputs and a dict node id -> output (inner nodes of blocks as ``up1/conv``)."""
+        capture: dict[str, Any] = {}
+        return self._run(inputs, capture, ""), capture
+
+    def example_inputs(self, batch: int = 1, dtype: torch.dtype = torch.float32) -> tuple:
+        """Random inputs of the validated shapes (the batch dimension set to ``batch``)."""
+        device = next((p.device for p in self.parameters()), torch.device("cpu"))
+        shapes = [self.plan.report.nodes[n].out_shapes[0] for n in self._input_nodes]
+        return tuple(
+            torch.randn([batch if d is None else d for d in s], dtype=dtype, device=device)
+            for s in shapes
+        )
+
+
+def _compile_step(step, body: Design, report: Report) -> tuple:
+    """A step as a tuple the forward loop unpacks quickly."""
+    op = None
+    if step.functional:
+        spec = body.spec(body.node(step.last)["type"])
+        values = report.nodes[step.last].values
+        fn = spec.functional.fn
+
+        def op(tensors, fn=fn, values=values):
+            return fn(values, tensors)
+
+    return (step.slot, op, step.args, step.outs, step.nodes)
+
+
+def _slot_module(slot: Slot, plan: Plan, body: Design, report: Report) -> nn.Module:
+    """The module for a slot, from concrete values of this body (the model or one instance)."""
+    if slot.kind == "sequential":
+        return nn.Sequential(*(_node_module(n, plan, body, report) for n in slot.nodes))
+    if slot.kind == "choice":
+        active = [n for n in slot.nodes if n in report.nodes]
+        if not active:
+            return nn.Identity()
+        module = _node_module(active[0], plan, body, report)
+        module._designer_node = active[0]
+        return module
+    return _node_module(slot.nodes[0], plan, body, report)
+
+
+_CLASSES: dict[str, type] = {}
+
+
+def _node_module(node_id: str, plan: Plan, body: Design, report: Report) -> nn.Module:
+    """One node's module: a torch layer from the registry, or a composite block instance."""
+    info = report.nodes[node_id]
+    spec = body.spec(info.block)
+    if spec.torch is not None:
+        positional, keywords = spec.torch.args(info.values, list(info.in_shapes))
+        return getattr(nn, spec.torch.cls)(*positional, **keywords)
+    block = plan.classes[info.block]
+    instance = block.composite.instantiate(info.values, list(info.in_shapes))
+    cls = _CLASSES.get(block.name)
+    if cls is None:  # named like the generated class, so that printing the model reads alike
+        cls = _CLASSES[block.name] = type(block.name, (_ScopeModule,), {"__doc__": block.doc})
+    return cls(block.scope, plan, instance.body, instance.report)
+
+
+def build(
+    design: Design,
+    device: str | torch.device = "auto",
+    input_shapes: Mapping[str, tuple] | None = None,
+) -> LiveModel:
+    """The design as a live ``nn.Module`` on ``device`` (``auto``: CUDA when available, else CPU).
+
+    Raises :class:`~designer.plan.PlanError` (a ``ValueError``) listing the issues of an invalid
+    design, and ``ValueError`` for an unusable device.
+    """
+    target = resolve_device(device)
+    plan = make_plan(design, input_shapes)
+    return LiveModel(plan).to(target)
