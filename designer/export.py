@@ -43,6 +43,12 @@ MIN_OPSET = 18  # torch's exporter writes opset 18 and newer; older requests are
 MAX_PROTO_BYTES = 2**31 - 1  # protobuf's limit for a single-file ONNX model
 SPATIAL_AXES = {3: ("length",), 4: ("height", "width"), 5: ("depth", "height", "width")}
 AXIS_NAMES = ("batch", "depth", "height", "width", "length")
+SPATIAL_TRIES = (  # other sizes for a dynamic spatial axis, cheapest first
+    lambda s: s // 2 + 1,
+    lambda s: s + 1,
+    lambda s: s - 1,
+    lambda s: s * 2,
+)
 QUIET_LOGGERS = ("torch.onnx", "torch.export", "torch._dynamo", "torch.fx", "onnxscript")
 
 
@@ -119,6 +125,7 @@ def export_onnx(
     names = boundary_names(design)
     start = time.perf_counter()
     proto = _to_onnx(model, _trace_inputs(shapes, axes, seed), list(shapes), names, axes, opset)
+    _require_dynamic(proto, names[0], [axes.get(node, {}) for node in shapes])
     _stamp(proto, design)
     seconds = time.perf_counter() - start
     payload = _serialize(proto)
@@ -199,37 +206,90 @@ def _spatial_axis(name: str, rank: int) -> int | None:
 def varied_shapes(
     design: Design, shapes: Mapping[str, tuple[int, ...]], axes: Mapping[str, Mapping[int, str]]
 ) -> dict[str, tuple[int, ...]]:
-    """Other sizes on every dynamic axis at which the design is still valid (the second check).
+    """Other sizes on every dynamic axis at which the design is valid with the same weights.
 
-    Spatial sizes try about half (odd, to exercise padding), then one more, one less, double;
-    the batch grows by one.
+    Each axis is tried alone first, so that a message names the one that cannot vary (a Linear
+    after a Flatten fixes the height and width, not the batch). Spatial sizes try about half (odd,
+    to exercise padding), then one more, one less, double; the batch grows by one.
     """
-    problem = None
-    for attempt in range(4):
-        trial = {
-            node: tuple(
-                _vary(size, attempt, axis) if axis in axes.get(node, {}) else size
-                for axis, size in enumerate(shape)
+    weights = weight_shapes(design, shapes)
+    names = list(dict.fromkeys(n for a in axes.values() for n in a.values()))
+    chosen: dict[str, int] = {}
+    for name in names:
+        problems = []
+        for attempt in range(len(SPATIAL_TRIES)):
+            problems.append(_size_problem(design, _varied(shapes, axes, {name: attempt}), weights))
+            if problems[-1] is None:
+                chosen[name] = attempt
+                break
+        else:
+            problem = problems[0]
+            raise ExportError(
+                f"the design works only at the given {name} ({problem}); "
+                f"leave {name} out of --dynamic"
             )
-            for node, shape in shapes.items()
-        }
-        report = validate(design, trial)
-        if report.ok:
-            return trial
-        problem = problem or report.errors[0]
-    free = ", ".join(sorted({n for a in axes.values() for n in a.values()}))
-    raise ExportError(
-        f"the design is valid only at the given size, not for other values of {free} "
-        f"(at another size: {problem}); leave that axis out of --dynamic"
-    )
+    trial = _varied(shapes, axes, chosen)
+    problem = _size_problem(design, trial, weights)
+    if problem:
+        raise ExportError(
+            f"the design does not work with {', '.join(names)} all changed ({problem})"
+        )
+    return trial
 
 
-def _vary(size: int, attempt: int, axis: int) -> int:
+def _varied(shapes, axes, attempts: Mapping[str, int]) -> dict[str, tuple[int, ...]]:
+    """``shapes`` with each named axis changed by its attempt number (see :data:`SPATIAL_TRIES`)."""
+    return {
+        node: tuple(
+            _vary(size, axis, attempts[axes[node][axis]])
+            if axes.get(node, {}).get(axis) in attempts
+            else size
+            for axis, size in enumerate(shape)
+        )
+        for node, shape in shapes.items()
+    }
+
+
+def _vary(size: int, axis: int, attempt: int) -> int:
     if axis == 0:
         return size + 1
-    candidates = (size // 2 + 1, size + 1, size - 1, size * 2)
-    value = candidates[attempt]
+    value = SPATIAL_TRIES[attempt](size)
     return value if value >= 1 and value != size else size + 1
+
+
+def _size_problem(design, trial, weights) -> str | None:
+    """Why the design cannot run at ``trial`` with the weights built for the given size."""
+    report = validate(design, trial)
+    if not report.ok:
+        return str(report.errors[0])
+    changed = _first_difference(weights, weight_shapes(design, trial))
+    return None if changed is None else f"{changed} at {_shapes_text(trial)}"
+
+
+def weight_shapes(design: Design, shapes: Mapping[str, tuple[int, ...]]) -> dict[str, tuple]:
+    """The state-dict shapes of the model built for ``shapes`` (on the meta device: no memory)."""
+    import torch
+
+    import designer
+
+    with torch.device("meta"):
+        model = designer.build(design, device="meta", input_shapes=dict(shapes))
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def _first_difference(want: Mapping[str, tuple], got: Mapping[str, tuple]) -> str | None:
+    for key in sorted(set(want) | set(got)):
+        if want.get(key) != got.get(key):
+            return f"{key} would be {_dims(got.get(key))} instead of {_dims(want.get(key))}"
+    return None
+
+
+def _dims(shape: tuple | None) -> str:
+    return "absent" if shape is None else "x".join(map(str, shape)) or "a scalar"
+
+
+def _shapes_text(shapes: Mapping[str, tuple[int, ...]]) -> str:
+    return ", ".join(f"{n} {_dims(s)}" for n, s in shapes.items())
 
 
 def boundary_names(design: Design) -> tuple[list[str], list[str]]:
@@ -338,6 +398,18 @@ def _exporter_summary(exc: Exception) -> str:
         body = text.split(marker, 1)[1].strip().split("\n\n")[0]
         return " ".join(line.strip() for line in body.splitlines() if line.strip())[:600]
     return (text.strip().splitlines() or [type(exc).__name__])[0][:600]
+
+
+def _require_dynamic(proto: Any, inputs: list[str], axes: list[Mapping[int, str]]) -> None:
+    """Every requested dynamic axis is symbolic in the graph (the exporter may specialize one)."""
+    for value, wanted in zip(proto.graph.input, axes, strict=False):
+        dims = value.type.tensor_type.shape.dim
+        fixed = [name for axis, name in wanted.items() if not dims[axis].dim_param]
+        if fixed:
+            raise ExportError(
+                f"the exporter fixed the {', '.join(fixed)} of input {value.name!r} to the traced "
+                "size: the model's computation depends on it; leave it out of --dynamic"
+            )
 
 
 def design_hash(design: Design) -> str:

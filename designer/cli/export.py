@@ -22,6 +22,13 @@ def _axes(text: str) -> tuple[str, ...]:
     return names
 
 
+def _size(count: int) -> str:
+    """Bytes as a short human figure."""
+    if count < 1024:
+        return f"{count} bytes"
+    return f"{count / 1024:.1f} KiB" if count < 2**20 else f"{count / 2**20:.1f} MiB"
+
+
 def add_parser(sub):
     p = sub.add_parser(
         "export",
@@ -90,7 +97,7 @@ def run(args) -> int:
     if result.weights:
         print(f"loaded {result.weights} tensors from {args.weights}")
     print(
-        f"wrote {result.path} ({result.size / 2**20:.1f} MiB, opset {result.opset}, "
+        f"wrote {result.path} ({_size(result.size)}, opset {result.opset}, "
         f"{result.summary()}) in {result.seconds:.1f} s"
     )
     if result.checked:
