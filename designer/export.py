@@ -32,6 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from designer.dynamic_axes import (
+    AxisError,
+    dynamic_axes,
+    require_dynamic,
+    trace_shapes,
+    varied_shapes,
+)
 from designer.fileformat import DesignFileError, atomic_write, dumps, load
 from designer.graph import Design
 from designer.onnx_graph import op_counts, sanitize, tidy, unique_names
@@ -41,14 +48,6 @@ from designer.weights import WeightsError, load_weights
 
 MIN_OPSET = 18  # torch's exporter writes opset 18 and newer; older requests are silently ignored
 MAX_PROTO_BYTES = 2**31 - 1  # protobuf's limit for a single-file ONNX model
-SPATIAL_AXES = {3: ("length",), 4: ("height", "width"), 5: ("depth", "height", "width")}
-AXIS_NAMES = ("batch", "depth", "height", "width", "length")
-SPATIAL_TRIES = (  # other sizes for a dynamic spatial axis, cheapest first
-    lambda s: s // 2 + 1,
-    lambda s: s + 1,
-    lambda s: s - 1,
-    lambda s: s * 2,
-)
 QUIET_LOGGERS = ("torch.onnx", "torch.export", "torch._dynamo", "torch.fx", "onnxscript")
 
 
@@ -116,36 +115,50 @@ def export_onnx(
     target = writable_target(path)
     if opset is not None and opset < MIN_OPSET:
         raise ExportError(
-            f"opset {opset} is too old: the exporter writes opset {MIN_OPSET} or newer"
+            f"opset {opset} is too old: the exporter writes opset {MIN_OPSET} or newer", 2
         )
     shapes = example_shapes(design, input_shapes)
-    axes = dynamic_axes(shapes, dynamic)
-    second = varied_shapes(design, shapes, axes) if axes and verify else None
+    try:
+        axes = dynamic_axes(shapes, dynamic)
+        sizes = [shapes, varied_shapes(design, shapes, axes)] if axes and verify else [shapes]
+    except AxisError as exc:
+        raise ExportError(str(exc), exc.status) from None
     model, loaded = _live_model(design, shapes, weights)
+    result, proto, payload = _export(design, model, shapes, axes, opset, seed, target)
+    result.weights = loaded
+    if verify:
+        _verify(result, proto, payload, model, sizes, tolerance)
+    _write(target, payload)
+    return result
+
+
+def _export(design, model, shapes, axes, opset, seed, target) -> tuple[ExportResult, Any, bytes]:
+    """Export, tidy and serialize; the result describes the graph (no checks yet)."""
     names = boundary_names(design)
     start = time.perf_counter()
-    proto = _to_onnx(model, _trace_inputs(shapes, axes, seed), list(shapes), names, axes, opset)
-    _require_dynamic(proto, names[0], [axes.get(node, {}) for node in shapes])
+    example = tuple(random_inputs(trace_shapes(shapes, axes), seed).values())
+    proto = _to_onnx(model, example, list(shapes), names, axes, opset)
+    try:
+        require_dynamic(proto, [axes.get(node, {}) for node in shapes])
+    except AxisError as exc:
+        raise ExportError(str(exc)) from None
     _stamp(proto, design)
     seconds = time.perf_counter() - start
     payload = _serialize(proto)
+    written = _opset(proto)
+    if opset is not None and written != opset:
+        raise ExportError(f"the exporter could not write opset {opset} (it wrote {written})")
     result = ExportResult(
         path=target,
         inputs=names[0],
         outputs=names[1],
-        opset=_opset(proto),
+        opset=written,
         ops=op_counts(proto),
         size=len(payload),
         seconds=seconds,
         design_sha256=design_hash(design),
-        weights=loaded,
     )
-    if opset is not None and result.opset != opset:
-        raise ExportError(f"the exporter could not write opset {opset} (it wrote {result.opset})")
-    if verify:
-        _verify(result, proto, payload, model, [shapes, second] if second else [shapes], tolerance)
-    _write(target, payload)
-    return result
+    return result, proto, payload
 
 
 # -- inputs, names, axes ------------------------------------------------------------------------
@@ -176,143 +189,12 @@ def example_shapes(
     }
 
 
-def dynamic_axes(
-    shapes: Mapping[str, tuple[int, ...]], names: Sequence[str]
-) -> dict[str, dict[int, str]]:
-    """Input id -> {axis: name} for the requested dynamic axes; an axis no input has is an error."""
-    axes: dict[str, dict[int, str]] = {node: {} for node in shapes}
-    for name in dict.fromkeys(names):
-        if name not in AXIS_NAMES:
-            raise ExportError(
-                f"unknown dynamic axis {name!r}; use {', '.join(AXIS_NAMES)}", status=2
-            )
-        found = False
-        for node, shape in shapes.items():
-            axis = 0 if name == "batch" else _spatial_axis(name, len(shape))
-            if axis is not None:
-                axes[node][axis] = name
-                found = True
-        if not found:
-            ranks = ", ".join(f"{n} is {len(s)}-D" for n, s in shapes.items())
-            raise ExportError(f"no input has a {name} axis ({ranks})", status=2)
-    return {node: a for node, a in axes.items() if a}
-
-
-def _spatial_axis(name: str, rank: int) -> int | None:
-    spatial = SPATIAL_AXES.get(rank, ())
-    return 2 + spatial.index(name) if name in spatial else None
-
-
-def varied_shapes(
-    design: Design, shapes: Mapping[str, tuple[int, ...]], axes: Mapping[str, Mapping[int, str]]
-) -> dict[str, tuple[int, ...]]:
-    """Other sizes on every dynamic axis at which the design is valid with the same weights.
-
-    Each axis is tried alone first, so that a message names the one that cannot vary (a Linear
-    after a Flatten fixes the height and width, not the batch). Spatial sizes try about half (odd,
-    to exercise padding), then one more, one less, double; the batch grows by one.
-    """
-    weights = weight_shapes(design, shapes)
-    names = list(dict.fromkeys(n for a in axes.values() for n in a.values()))
-    chosen: dict[str, int] = {}
-    for name in names:
-        problems = []
-        for attempt in range(len(SPATIAL_TRIES)):
-            problems.append(_size_problem(design, _varied(shapes, axes, {name: attempt}), weights))
-            if problems[-1] is None:
-                chosen[name] = attempt
-                break
-        else:
-            problem = problems[0]
-            raise ExportError(
-                f"the design works only at the given {name} ({problem}); "
-                f"leave {name} out of --dynamic"
-            )
-    trial = _varied(shapes, axes, chosen)
-    problem = _size_problem(design, trial, weights)
-    if problem:
-        raise ExportError(
-            f"the design does not work with {', '.join(names)} all changed ({problem})"
-        )
-    return trial
-
-
-def _varied(shapes, axes, attempts: Mapping[str, int]) -> dict[str, tuple[int, ...]]:
-    """``shapes`` with each named axis changed by its attempt number (see :data:`SPATIAL_TRIES`)."""
-    return {
-        node: tuple(
-            _vary(size, axis, attempts[axes[node][axis]])
-            if axes.get(node, {}).get(axis) in attempts
-            else size
-            for axis, size in enumerate(shape)
-        )
-        for node, shape in shapes.items()
-    }
-
-
-def _vary(size: int, axis: int, attempt: int) -> int:
-    if axis == 0:
-        return size + 1
-    value = SPATIAL_TRIES[attempt](size)
-    return value if value >= 1 and value != size else size + 1
-
-
-def _size_problem(design, trial, weights) -> str | None:
-    """Why the design cannot run at ``trial`` with the weights built for the given size."""
-    report = validate(design, trial)
-    if not report.ok:
-        return str(report.errors[0])
-    changed = _first_difference(weights, weight_shapes(design, trial))
-    return None if changed is None else f"{changed} at {_shapes_text(trial)}"
-
-
-def weight_shapes(design: Design, shapes: Mapping[str, tuple[int, ...]]) -> dict[str, tuple]:
-    """The state-dict shapes of the model built for ``shapes`` (on the meta device: no memory)."""
-    import torch
-
-    import designer
-
-    with torch.device("meta"):
-        model = designer.build(design, device="meta", input_shapes=dict(shapes))
-    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
-
-
-def _first_difference(want: Mapping[str, tuple], got: Mapping[str, tuple]) -> str | None:
-    for key in sorted(set(want) | set(got)):
-        if want.get(key) != got.get(key):
-            return f"{key} would be {_dims(got.get(key))} instead of {_dims(want.get(key))}"
-    return None
-
-
-def _dims(shape: tuple | None) -> str:
-    return "absent" if shape is None else "x".join(map(str, shape)) or "a scalar"
-
-
-def _shapes_text(shapes: Mapping[str, tuple[int, ...]]) -> str:
-    return ", ".join(f"{n} {_dims(s)}" for n, s in shapes.items())
-
-
 def boundary_names(design: Design) -> tuple[list[str], list[str]]:
     """ONNX input and output names from the Input and Output labels (sanitized, distinct)."""
     nodes = design.nodes_of_type("Input") + design.nodes_of_type("Output")
     names = unique_names(sanitize(design.node(n)["label"], n) for n in nodes)
     split = len(design.nodes_of_type("Input"))
     return names[:split], names[split:]
-
-
-def _trace_inputs(
-    shapes: Mapping[str, tuple[int, ...]], axes: Mapping[str, Mapping[int, str]], seed: int
-) -> tuple:
-    """Example tensors for tracing; a dynamic axis of size 1 is traced at 2 (torch.export
-    specializes size-1 dimensions)."""
-    grown = {
-        node: tuple(
-            2 if size == 1 and axis in axes.get(node, {}) else size
-            for axis, size in enumerate(shape)
-        )
-        for node, shape in shapes.items()
-    }
-    return tuple(random_inputs(grown, seed).values())
 
 
 def random_inputs(shapes: Mapping[str, tuple[int, ...]], seed: int) -> dict[str, Any]:
@@ -398,18 +280,6 @@ def _exporter_summary(exc: Exception) -> str:
         body = text.split(marker, 1)[1].strip().split("\n\n")[0]
         return " ".join(line.strip() for line in body.splitlines() if line.strip())[:600]
     return (text.strip().splitlines() or [type(exc).__name__])[0][:600]
-
-
-def _require_dynamic(proto: Any, inputs: list[str], axes: list[Mapping[int, str]]) -> None:
-    """Every requested dynamic axis is symbolic in the graph (the exporter may specialize one)."""
-    for value, wanted in zip(proto.graph.input, axes, strict=False):
-        dims = value.type.tensor_type.shape.dim
-        fixed = [name for axis, name in wanted.items() if not dims[axis].dim_param]
-        if fixed:
-            raise ExportError(
-                f"the exporter fixed the {', '.join(fixed)} of input {value.name!r} to the traced "
-                "size: the model's computation depends on it; leave it out of --dynamic"
-            )
 
 
 def design_hash(design: Design) -> str:
