@@ -47,7 +47,6 @@ from designer.validate import Report, validate
 from designer.weights import WeightsError, load_weights
 
 MIN_OPSET = 18  # torch's exporter writes opset 18 and newer; older requests are silently ignored
-MAX_PROTO_BYTES = 2**31 - 1  # protobuf's limit for a single-file ONNX model
 QUIET_LOGGERS = ("torch.onnx", "torch.export", "torch._dynamo", "torch.fx", "onnxscript")
 
 
@@ -124,15 +123,15 @@ def export_onnx(
     except AxisError as exc:
         raise ExportError(str(exc), exc.status) from None
     model, loaded = _live_model(design, shapes, weights)
-    result, proto, payload = _export(design, model, shapes, axes, opset, seed, target)
+    result, payload = _export(design, model, shapes, axes, opset, seed, target)
     result.weights = loaded
     if verify:
-        _verify(result, proto, payload, model, sizes, tolerance)
+        _verify(result, payload, model, sizes, tolerance)
     _write(target, payload)
     return result
 
 
-def _export(design, model, shapes, axes, opset, seed, target) -> tuple[ExportResult, Any, bytes]:
+def _export(design, model, shapes, axes, opset, seed, target) -> tuple[ExportResult, bytes]:
     """Export, tidy and serialize; the result describes the graph (no checks yet)."""
     names = boundary_names(design)
     start = time.perf_counter()
@@ -158,7 +157,7 @@ def _export(design, model, shapes, axes, opset, seed, target) -> tuple[ExportRes
         seconds=seconds,
         design_sha256=design_hash(design),
     )
-    return result, proto, payload
+    return result, payload
 
 
 # -- inputs, names, axes ------------------------------------------------------------------------
@@ -308,22 +307,22 @@ def _opset(proto: Any) -> int:
 
 
 def _serialize(proto: Any) -> bytes:
-    size = proto.ByteSize()
-    if size > MAX_PROTO_BYTES:
+    try:
+        return proto.SerializeToString()
+    except ValueError as exc:  # protobuf refuses messages of 2 GiB and more
         raise ExportError(
-            f"the model is {size / 2**30:.1f} GiB; a single ONNX file holds at most 2 GiB "
-            "(exporting weights to a separate data file is not supported yet)"
-        )
-    return proto.SerializeToString()
+            f"the model is too large for a single ONNX file (2 GiB at most): {exc}; "
+            "exporting weights to a separate data file is not supported yet"
+        ) from None
 
 
 # -- checks and writing -------------------------------------------------------------------------
 
 
-def _verify(result, proto, payload, model, sizes, tolerance) -> None:
+def _verify(result, payload, model, sizes, tolerance) -> None:
     """onnx.checker, then onnxruntime against torch at each set of input shapes."""
     try:
-        check(proto)
+        check(payload)
         result.checked = True
         runtime = session(payload)
     except VerificationError as exc:

@@ -42,7 +42,8 @@ class VerificationError(Exception):
 
 
 def check(model: Any) -> None:
-    """``onnx.checker`` with full shape-inference checks; raises VerificationError."""
+    """``onnx.checker`` with full shape-inference checks on a model or its serialized bytes;
+    raises VerificationError."""
     import onnx
 
     try:
