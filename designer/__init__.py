@@ -32,6 +32,7 @@ __all__ = [
 
 _LAZY = {  # public functions whose modules import torch: loaded on first use
     "build": ("designer.live", "build"),
+    "generate_code": ("designer.codegen", "generate_code"),
 }
 
 

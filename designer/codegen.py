@@ -39,7 +39,7 @@ from designer.symbolic import (
 )
 from designer.validate import freeze
 
-__all__ = ["CodegenError", "generate_code", "render_plan", "template_dirs"]
+__all__ = ["CodegenError", "PlanError", "generate_code", "render_plan", "template_dirs"]
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -133,6 +133,8 @@ def forward_lines(scope: Scope, values_of) -> tuple[str, ...]:
     """The straight-line forward: one statement per plan step, then the return."""
     lines = []
     for step in scope.steps:
+        if step.dead:
+            continue
         if step.functional:
             spec = scope.design.spec(scope.design.node(step.last)["type"])
             expr = spec.functional.code(plain(values_of(step.last)), list(step.args))
@@ -486,7 +488,9 @@ def render_plan(plan: Plan, templates: str | Path | None = None, fmt: bool = Tru
     try:
         compile(source, "<generated>", "exec")
     except SyntaxError as exc:
-        raise CodegenError(f"the templates produced invalid Python (line {exc.lineno}): {exc.msg}")
+        raise CodegenError(
+            f"the templates produced invalid Python (line {exc.lineno}): {exc.msg}"
+        ) from None
     return ruff_format(source) if fmt else source
 
 
@@ -536,6 +540,3 @@ def generate_code(
         raise CodegenError(f"class name {class_name!r} is not a Python identifier")
     plan = make_plan(design, input_shapes, class_name=class_name)
     return render_plan(plan, templates, fmt)
-
-
-PlanError = PlanError  # re-exported: an invalid design
