@@ -74,6 +74,9 @@ class _ScopeModule(nn.Module):
         env: list[Any] = [None] * self._size
         for i, value in zip(self._inputs, inputs, strict=True):
             env[i] = value
+        if capture is not None:
+            for node, value in zip(self._input_nodes, inputs, strict=True):
+                capture[prefix + node] = value
         program = self._program if capture is None else self._program + self._dead
         for attr, op, args, outs, nodes in program:
             values = [env[a] for a in args]
@@ -92,8 +95,6 @@ class _ScopeModule(nn.Module):
                 capture[prefix + nodes[0]] = result
         returned = tuple(env[i] for i in self._returns)
         if capture is not None:
-            for node, value in zip(self._input_nodes, inputs, strict=True):
-                capture[prefix + node] = value
             for node, value in zip(self._output_nodes, returned, strict=True):
                 capture[prefix + node] = value
         return returned[0] if len(returned) == 1 else returned
@@ -127,9 +128,15 @@ class LiveModel(_ScopeModule):
         super().__init__(plan.model, plan, plan.design, plan.report)
         self.plan = plan
 
-    def forward_capture(self, *inputs: torch.Tensor) -> tuple[Any, dict[str, Any]]:
-        """The outputs and a dict node id -> output (inner nodes of blocks as ``up1/conv``)."""
-        capture: dict[str, Any] = {}
+    def forward_capture(
+        self, *inputs: torch.Tensor, into: dict | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """The outputs and a dict node id -> output (inner nodes of blocks as ``up1/conv``).
+
+        Values are stored in execution order as each node finishes; ``into`` may be a dict
+        subclass that acts on each store (the runner's per-node timer does).
+        """
+        capture: dict[str, Any] = {} if into is None else into
         return self._run(inputs, capture, ""), capture
 
     def example_inputs(self, batch: int = 1, dtype: torch.dtype = torch.float32) -> tuple:

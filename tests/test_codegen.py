@@ -86,9 +86,9 @@ def _ruff_check(source: str) -> subprocess.CompletedProcess:
     if exe is None:
         pytest.skip("ruff is not installed")
     rules = "E,F,W,I,B,UP,SIM,RUF"
+    options = ["--select", rules, "--line-length", "100", "--target-version", "py310"]
     return subprocess.run(
-        [exe, "check", "--isolated", "--select", rules, "--line-length", "100"]
-        + ["--target-version", "py310", "--stdin-filename", "model.py", "-"],
+        [exe, "check", "--isolated", *options, "--stdin-filename", "model.py", "-"],
         input=source,
         capture_output=True,
         text=True,

@@ -15,7 +15,7 @@ import traceback
 from designer import __version__
 from designer.fileformat import DesignFileError
 
-COMMANDS = ["check"]  # module names under designer.cli, in help order
+COMMANDS = ["check", "run", "codegen"]  # module names under designer.cli, in help order
 
 
 def parser() -> argparse.ArgumentParser:
