@@ -35,17 +35,32 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 class _ScopeModule(nn.Module):
-    """A model or composite block: the plan's slots as submodules, its steps as the forward."""
+    """A model or composite block: the plan's slots as submodules, its steps as the forward.
+
+    Values live in a list indexed per ``(node, port)``; steps whose result reaches no Output run
+    only when capturing.
+    """
 
     def __init__(self, scope: Scope, plan: Plan, body: Design, report: Report) -> None:
         super().__init__()
         for slot in scope.slots:
             self.add_module(slot.attr, _slot_module(slot, plan, body, report))
-        self._inputs = tuple(var for _, var in scope.inputs)
+        index: dict[tuple[str, str], int] = {}
+
+        def at(key: tuple[str, str]) -> int:
+            return index.setdefault(key, len(index))
+
+        self._input_names = tuple(var for _, var in scope.inputs)
         self._input_nodes = tuple(node for node, _ in scope.inputs)
-        self._program = tuple(_compile_step(step, body, report) for step in scope.steps)
-        self._returns = tuple(scope.returns)
+        self._inputs = tuple(at((node, "out")) for node in self._input_nodes)
+        program = [_compile_step(step, body, report, at) for step in scope.steps]
+        self._program = tuple(
+            p for p, step in zip(program, scope.steps, strict=True) if not step.dead
+        )
+        self._dead = tuple(p for p, step in zip(program, scope.steps, strict=True) if step.dead)
+        self._returns = tuple(at(body.inputs_of(o)["in"]) for o in scope.outputs)
         self._output_nodes = tuple(scope.outputs)
+        self._size = len(index)
 
     def forward(self, *inputs: torch.Tensor) -> Any:
         return self._run(inputs, None, "")
@@ -54,31 +69,31 @@ class _ScopeModule(nn.Module):
         if len(inputs) != len(self._inputs):
             raise TypeError(
                 f"{type(self).__name__} takes {len(self._inputs)} inputs "
-                f"({', '.join(self._inputs)}), got {len(inputs)}"
+                f"({', '.join(self._input_names)}), got {len(inputs)}"
             )
-        env = dict(zip(self._inputs, inputs, strict=True))
+        env: list[Any] = [None] * self._size
+        for i, value in zip(self._inputs, inputs, strict=True):
+            env[i] = value
         if capture is not None:
             for node, value in zip(self._input_nodes, inputs, strict=True):
                 capture[prefix + node] = value
-        result = None
-        for attr, op, args, outs, nodes in self._program:
+        program = self._program if capture is None else self._program + self._dead
+        for attr, op, args, outs, nodes in program:
             values = [env[a] for a in args]
             if op is not None:
                 result = op(values)
-                if capture is not None:
-                    capture[prefix + nodes[0]] = result
             elif capture is None:
                 result = self._modules[attr](*values)
             else:
                 result = self._capture_slot(attr, nodes, values, capture, prefix)
             if len(outs) == 1:
-                if outs[0] is not None:
-                    env[outs[0]] = result
+                env[outs[0]] = result
             else:
-                for name, value in zip(outs, result, strict=True):
-                    if name is not None:
-                        env[name] = value
-        returned = tuple(result if r is None else env[r] for r in self._returns)
+                for i, value in zip(outs, result, strict=True):
+                    env[i] = value
+            if capture is not None and op is not None:
+                capture[prefix + nodes[0]] = result
+        returned = tuple(env[i] for i in self._returns)
         if capture is not None:
             for node, value in zip(self._output_nodes, returned, strict=True):
                 capture[prefix + node] = value
@@ -113,9 +128,15 @@ class LiveModel(_ScopeModule):
         super().__init__(plan.model, plan, plan.design, plan.report)
         self.plan = plan
 
-    def forward_capture(self, *inputs: torch.Tensor) -> tuple[Any, dict[str, Any]]:
-        """The outputs and a dict node id -> output (inner nodes of blocks as ``up1/conv``)."""
-        capture: dict[str, Any] = {}
+    def forward_capture(
+        self, *inputs: torch.Tensor, into: dict | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """The outputs and a dict node id -> output (inner nodes of blocks as ``up1/conv``).
+
+        Values are stored in execution order as each node finishes; ``into`` may be a dict
+        subclass that acts on each store (the runner's per-node timer does).
+        """
+        capture: dict[str, Any] = {} if into is None else into
         return self._run(inputs, capture, ""), capture
 
     def example_inputs(self, batch: int = 1, dtype: torch.dtype = torch.float32) -> tuple:
@@ -128,8 +149,8 @@ class LiveModel(_ScopeModule):
         )
 
 
-def _compile_step(step, body: Design, report: Report) -> tuple:
-    """A step as a tuple the forward loop unpacks quickly."""
+def _compile_step(step, body: Design, report: Report, at) -> tuple:
+    """A step as a tuple the forward loop unpacks quickly (values as list indices)."""
     op = None
     if step.functional:
         spec = body.spec(body.node(step.last)["type"])
@@ -139,7 +160,8 @@ def _compile_step(step, body: Design, report: Report) -> tuple:
         def op(tensors, fn=fn, values=values):
             return fn(values, tensors)
 
-    return (step.slot, op, step.args, step.outs, step.nodes)
+    args = tuple(at(k) for k in step.arg_keys)
+    return (step.slot, op, args, tuple(at(k) for k in step.out_keys), step.nodes)
 
 
 def _slot_module(slot: Slot, plan: Plan, body: Design, report: Report) -> nn.Module:

@@ -58,7 +58,8 @@ class Step:
     """One forward statement: ``outs = slot(*args)`` or ``out = <functional op>(*args)``.
 
     ``nodes`` are the design nodes it computes (a chain's members in order); ``last`` is the node
-    whose output ports ``ports`` the variables ``outs`` hold (``None`` for an unused port).
+    whose output ports ``ports`` the variables ``outs`` hold (``None`` for an unused port). The
+    live model keys values by ``(node, port)`` (``arg_keys``, ``out_keys``), the code by name.
     """
 
     nodes: tuple[str, ...]
@@ -68,10 +69,16 @@ class Step:
     outs: tuple[str | None, ...]
     ports: tuple[str, ...]
     inline_return: bool = False
+    arg_keys: tuple[tuple[str, str], ...] = ()  # the (node, port) values ``args`` name
+    dead: bool = False  # reaches no Output: left out of the code, run live only when capturing
 
     @property
     def functional(self) -> bool:
         return self.slot is None
+
+    @property
+    def out_keys(self) -> tuple[tuple[str, str], ...]:
+        return tuple((self.last, p) for p in self.ports)
 
 
 @dataclass
@@ -340,16 +347,17 @@ def plan_scope(
     inputs = [n for n in order if node_kind(design, n) == "input"]
     inputs = sorted(inputs, key=design.node_ids().index)
     outputs = [n for n in design.node_ids() if node_kind(design, n) == "output"]
-    steps = [
-        _raw_step(design, u, attr_of.get(i), _out_ports(design, u)) for i, u in enumerate(units)
-    ]
-    variables = _Variables(design, inputs, outputs, steps, model, reserved)
+    alive = set(outputs).union(*(nx.ancestors(design.graph, o) for o in outputs))
+    raw = [_raw_step(design, u, attr_of.get(i)) for i, u in enumerate(units)]
+    live = [r for r in raw if r.unit.last in alive]
+    dead = [r for r in raw if r.unit.last not in alive]  # computed only when capturing
+    variables = _Variables(design, inputs, outputs, live, model, reserved)
     scope = Scope(
         name=class_name,
         design=design,
         inputs=[(n, variables.name_of[(n, "out")]) for n in inputs],
         slots=slots,
-        steps=[variables.step(s, i) for i, s in enumerate(steps)],
+        steps=[variables.step(s, i) for i, s in enumerate(live)] + [_dead_step(s) for s in dead],
         returns=[variables.return_name(o) for o in outputs],
         outputs=outputs,
     )
@@ -357,10 +365,6 @@ def plan_scope(
         for k, node_id in enumerate(slot.nodes):
             scope.node_slot[node_id] = (slot.attr, k if slot.kind == "sequential" else None)
     return scope
-
-
-def _out_ports(design: Design, unit: _Unit) -> tuple[str, ...]:
-    return tuple(design.spec(design.node(unit.last)["type"]).outputs)
 
 
 @dataclass
@@ -371,8 +375,23 @@ class _RawStep:
     ports: tuple[str, ...]
 
 
-def _raw_step(design: Design, unit: _Unit, attr: str | None, ports: tuple[str, ...]) -> _RawStep:
+def _raw_step(design: Design, unit: _Unit, attr: str | None) -> _RawStep:
+    ports = tuple(design.spec(design.node(unit.last)["type"]).outputs)
     return _RawStep(unit, attr, ordered_inputs(design, unit.first), ports)
+
+
+def _dead_step(raw: _RawStep) -> Step:
+    """A step whose result reaches no Output: not written, run live only to capture previews."""
+    return Step(
+        nodes=tuple(raw.unit.nodes),
+        last=raw.unit.last,
+        slot=raw.attr,
+        args=(),
+        outs=(None,) * len(raw.ports),
+        ports=raw.ports,
+        arg_keys=tuple(raw.args),
+        dead=True,
+    )
 
 
 class _Variables:
@@ -448,6 +467,7 @@ class _Variables:
             outs=tuple(o or None for o in outs),
             ports=raw.ports,
             inline_return=k in self.inline,
+            arg_keys=tuple(raw.args),
         )
 
     def return_name(self, output: str) -> str | None:

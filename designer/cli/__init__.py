@@ -15,7 +15,13 @@ import traceback
 from designer import __version__
 from designer.fileformat import DesignFileError
 
-COMMANDS = ["check", "blocks", "export"]  # module names under designer.cli, in help order
+COMMANDS = [
+    "check",
+    "blocks",
+    "run",
+    "codegen",
+    "export",
+]  # module names under designer.cli, in help order
 
 
 def parser() -> argparse.ArgumentParser:
