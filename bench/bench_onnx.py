@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from onnx_reference_unet import ReferenceUNet
 
 import designer
-from designer.export import _quiet
+from designer.export import quiet_exporter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,7 +47,7 @@ def export_reference(shape: tuple[int, ...], path: Path) -> float:
     """Seconds to construct the hand-written U-Net, export it with torch and save the file."""
     start = time.perf_counter()
     model = ReferenceUNet().eval()
-    with _quiet():
+    with quiet_exporter():
         program = torch.onnx.export(model, (torch.randn(shape),), dynamo=True, verbose=False)
     program.save(str(path))
     return time.perf_counter() - start

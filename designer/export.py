@@ -175,6 +175,12 @@ def example_shapes(
 ) -> dict[str, tuple[int, ...]]:
     """Full shapes (batch included) of every Input, in the model's argument order; validates."""
     overrides = {k: tuple(v) for k, v in (overrides or {}).items()}
+    inputs = design.nodes_of_type("Input")
+    unknown = sorted(set(overrides) - set(inputs))
+    if unknown:
+        raise ExportError(
+            f"no Input named {unknown[0]!r}; inputs: {', '.join(inputs) or 'none'}", status=2
+        )
     report = validate(design, overrides)
     if not report.ok:
         count = len(report.errors)
@@ -184,7 +190,7 @@ def example_shapes(
         )
     return {
         node: tuple(1 if d is None else d for d in report.nodes[node].out_shapes[0])
-        for node in design.nodes_of_type("Input")
+        for node in inputs
     }
 
 
@@ -213,7 +219,10 @@ def _live_model(
     """The design's live model on the CPU in eval mode, with weights loaded strictly."""
     import designer
 
-    model = designer.build(design, device="cpu", input_shapes=dict(shapes))
+    try:
+        model = designer.build(design, device="cpu", input_shapes=dict(shapes))
+    except ValueError as exc:  # PlanError: something validation passed but the builder cannot do
+        raise ExportError(f"cannot build the model: {exc}") from None
     loaded = 0
     if weights is not None:
         try:
@@ -239,7 +248,7 @@ def _to_onnx(model, example, order, names, axes, opset) -> Any:
     ]
     dynamic = (tuple(specs),) if any(specs) else None  # the live model's forward takes *inputs
     try:
-        with _quiet():
+        with quiet_exporter():
             program = torch.onnx.export(
                 model,
                 example,
@@ -252,12 +261,12 @@ def _to_onnx(model, example, order, names, axes, opset) -> Any:
                 verbose=False,
             )
     except Exception as exc:  # the exporter raises many types; all mean the same to a user
-        raise ExportError(f"torch.onnx.export failed: {_exporter_summary(exc)}") from None
+        raise ExportError(f"torch.onnx.export failed: {_exporter_summary(exc)}") from exc
     return program.model_proto
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
+def quiet_exporter() -> Iterator[None]:
     """Silence the exporter's warnings and log chatter (they would bury the result lines)."""
     levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
     try:

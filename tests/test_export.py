@@ -85,9 +85,9 @@ def exported(tmp_path_factory):
 def reference_ops():
     """What torch's exporter makes of the hand-written U-Net, in this run."""
     from bench.onnx_reference_unet import ReferenceUNet
-    from designer.export import _quiet
+    from designer.export import quiet_exporter
 
-    with _quiet():
+    with quiet_exporter():
         program = torch.onnx.export(
             ReferenceUNet().eval(), (torch.randn(1, 3, 64, 64),), dynamo=True, verbose=False
         )
@@ -154,6 +154,29 @@ def test_labels_are_sanitized_into_distinct_names(tmp_path):
     result = export_onnx(tiny("input image", "input image!"), tmp_path / "t.onnx", verify=False)
     assert result.inputs == ["input_image"]
     assert result.outputs == ["input_image_2"]
+
+
+def test_several_inputs_and_outputs_keep_the_design_order(tmp_path):
+    b = DesignBuilder("two_io")
+    rgb = b.input((3, 8, 8), node_id="rgb", label="rgb")
+    depth = b.input((1, 8, 8), node_id="depth", label="depth map")
+    fused = b.add("Concat", rgb, depth, node_id="cat")
+    b.output(
+        b.add("Conv2d", fused, node_id="head", out_channels=2, kernel_size=1, padding=0),
+        node_id="seg",
+    )
+    b.output(b.add("ReLU", depth, node_id="act"), node_id="mask", label="mask")
+    path = tmp_path / "io.onnx"
+    result = export_onnx(b.build(), path, input_shapes={"depth": (2, 1, 8, 8), "rgb": (2, 3, 8, 8)})
+    assert (result.inputs, result.outputs) == (["rgb", "depth_map"], ["seg", "mask"])
+    assert result.parity[0].ok and result.parity[0].shapes == {
+        "rgb": (2, 3, 8, 8),
+        "depth_map": (2, 1, 8, 8),
+    }
+    session = ort.InferenceSession(str(path))
+    rgb_in, depth_in = np.ones((2, 3, 8, 8), np.float32), -np.ones((2, 1, 8, 8), np.float32)
+    seg, mask = session.run(None, {"rgb": rgb_in, "depth_map": depth_in})
+    assert seg.shape == (2, 2, 8, 8) and mask.shape == (2, 1, 8, 8) and mask.max() == 0
 
 
 def test_dynamic_axes_are_named_and_verified_at_two_sizes(tmp_path):
@@ -227,6 +250,12 @@ def test_an_invalid_design_exports_nothing_and_returns_its_issues(tmp_path):
     assert info.value.status == 1
     assert any(i.node == "down4/pool" for i in info.value.report.errors)
     assert not path.exists()
+
+
+def test_an_unknown_input_name_is_refused(tmp_path):
+    with pytest.raises(ExportError, match="no Input named 'img'; inputs: x") as info:
+        export_onnx(tiny(), tmp_path / "t.onnx", input_shapes={"img": (1, 3, 8, 8)})
+    assert info.value.status == 2
 
 
 def test_a_missing_folder_is_reported_before_any_work(tmp_path):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 
 from designer.cli.common import add_input_shape, input_overrides, print_issues
 from designer.fileformat import load
@@ -92,6 +94,8 @@ def run(args) -> int:
             return exc.status
         for parity in exc.parity:
             print(parity.line())
+        if os.environ.get("DESIGNER_DEBUG") and exc.__cause__ is not None:
+            traceback.print_exception(exc.__cause__)
         print(f"error: {exc}", file=sys.stderr)
         return exc.status
     if result.weights:
