@@ -4,7 +4,7 @@
   write; no verification) against constructing ``bench/onnx_reference_unet.py`` and
   ``torch.onnx.export(..., dynamo=True)`` + save of the same network;
 * onnxruntime latency of both files on the same input (median of interleaved runs);
-* graph size of both files.
+* graph size of both files, static and with dynamic batch, height and width.
 
 Both exports run once beforehand, so neither pays the exporter's one-time start-up.
 Run: .venv/bin/python bench/bench_onnx.py [--size 256] [--repeat 3] [--runs 10]
@@ -36,19 +36,30 @@ from designer.export import quiet_exporter
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def export_ours(design, shape: tuple[int, ...], path: Path) -> float:
+DYNAMIC = ("batch", "height", "width")
+
+
+def export_ours(design, shape: tuple[int, ...], path: Path, dynamic: bool = False) -> float:
     """Seconds for the whole designer export, file written."""
     start = time.perf_counter()
-    designer.export_onnx(design, path, input_shapes={"x": shape}, verify=False)
+    axes = DYNAMIC if dynamic else ()
+    designer.export_onnx(design, path, input_shapes={"x": shape}, dynamic=axes, verify=False)
     return time.perf_counter() - start
 
 
-def export_reference(shape: tuple[int, ...], path: Path) -> float:
+def export_reference(shape: tuple[int, ...], path: Path, dynamic: bool = False) -> float:
     """Seconds to construct the hand-written U-Net, export it with torch and save the file."""
     start = time.perf_counter()
     model = ReferenceUNet().eval()
+    dims = {axis: torch.export.Dim(name) for axis, name in zip((0, 2, 3), DYNAMIC, strict=True)}
     with quiet_exporter():
-        program = torch.onnx.export(model, (torch.randn(shape),), dynamo=True, verbose=False)
+        program = torch.onnx.export(
+            model,
+            (torch.randn(shape),),
+            dynamo=True,
+            verbose=False,
+            dynamic_shapes=({"x": dims} if dynamic else None),
+        )
     program.save(str(path))
     return time.perf_counter() - start
 
@@ -101,6 +112,9 @@ def main() -> None:
         x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
         latency = latencies(paths, x, args.runs)
         sizes = {name: op_summary(path) for name, path in paths.items()}
+        export_ours(design, shape, paths["ours"], dynamic=True)
+        export_reference(shape, paths["reference"], dynamic=True)
+        dynamic = {name: op_summary(path) for name, path in paths.items()}
     print(f"U-Net, input {'x'.join(map(str, shape))}, {torch.get_num_threads()} threads")
     print(f"  export: ours {ours:6.2f} s   reference {ref:6.2f} s   ratio {ours / ref:5.2f}")
     mine, theirs = latency["ours"] * 1000, latency["reference"] * 1000
@@ -108,8 +122,10 @@ def main() -> None:
         f"  onnxruntime: ours {mine:7.1f} ms   reference {theirs:7.1f} ms   "
         f"ratio {mine / theirs:5.2f}"
     )
-    for name, (count, ops) in sizes.items():
-        print(f"  {name:9} {count} nodes: {ops}")
+    for label, counts in (("static", sizes), ("dynamic batch, height, width", dynamic)):
+        print(f"  graph, {label}:")
+        for name, (count, ops) in counts.items():
+            print(f"    {name:9} {count} nodes: {ops}")
 
 
 if __name__ == "__main__":

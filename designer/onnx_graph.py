@@ -66,14 +66,16 @@ def _name_nodes(graph: Any) -> None:
 
 
 def _node_name(node: Any, weights: set[str]) -> str:
-    """The module owning the node's weight, else the innermost module scope, plus the op type."""
+    """The module owning the node's weight, else the innermost module scope, plus the op type.
+
+    Scopes starting with ``_`` are the exporter's own (shape arithmetic outside any module)."""
     for value in node.input:
         if value in weights and value.endswith(".weight"):
             return f"{value[: -len('.weight')]}/{node.op_type}"
     scopes = next((p.value for p in node.metadata_props if p.key == SCOPES), None)
     if scopes:
         try:
-            path = [s for s in ast.literal_eval(scopes)[:-1] if s]
+            path = [s for s in ast.literal_eval(scopes)[:-1] if s and not s.startswith("_")]
         except (ValueError, SyntaxError):
             path = []
         if path:

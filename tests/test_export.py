@@ -105,7 +105,6 @@ def test_every_block_becomes_exactly_one_node(exported, name):
 
 def test_unet_is_no_larger_than_the_hand_written_one(exported, reference_ops):
     _, result, _ = exported["unet"]
-    assert result.nodes == 53
     assert result.nodes <= sum(reference_ops.values())
     assert set(result.ops) == set(reference_ops)
 
@@ -195,6 +194,7 @@ def test_dynamic_axes_are_named_and_verified_at_two_sizes(tmp_path):
     model = onnx.load(path)
     dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
     assert dims == ["batch", 3, "height", "width"]
+    assert not set(result.ops) & set(DEBRIS)
     out = ort.InferenceSession(str(path)).run(None, {"x": np.zeros((3, 3, 21, 13), np.float32)})
     assert out[0].shape == (3, 6, 21, 13)
 

@@ -30,13 +30,16 @@ def test_repeated_names_get_numbered():
 
 
 def graph_with(batch_dim) -> onnx.ModelProto:
-    """One Relu; the input's first dimension is ``batch_dim`` (a name or a number)."""
+    """Relu then Shape; the input's first dimension is ``batch_dim`` (a name or a number)."""
     shape = [batch_dim, 3]
-    node = helper.make_node("Relu", ["x"], ["y"], name="torch_name")
-    entry = node.metadata_props.add()
+    relu = helper.make_node("Relu", ["x"], ["y"], name="torch_name")
+    entry = relu.metadata_props.add()
     entry.key, entry.value = "pkg.torch.onnx.name_scopes", "['', 'block', 'block.act', 'relu']"
+    size = helper.make_node("Shape", ["x"], ["s"], name="node_Shape_1")
+    entry = size.metadata_props.add()
+    entry.key, entry.value = "pkg.torch.onnx.name_scopes", "['_empty_nn_module_stack', 'sym']"
     graph = helper.make_graph(
-        [node],
+        [relu, size],
         "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)],
@@ -47,12 +50,12 @@ def graph_with(batch_dim) -> onnx.ModelProto:
 def test_tidy_names_nodes_by_module_and_sets_metadata():
     model = graph_with("batch")
     tidy(model, graph_name="net", doc="about", metadata={"designer.version": "9"})
-    (node,) = model.graph.node
-    assert node.name == "block.act/Relu"
-    assert not node.metadata_props
+    relu, size = model.graph.node
+    assert (relu.name, size.name) == ("block.act/Relu", "Shape")
+    assert not relu.metadata_props and not size.metadata_props
     assert {p.key: p.value for p in model.metadata_props} == {"designer.version": "9"}
     assert (model.graph.name, model.doc_string) == ("net", "about")
-    assert op_counts(model) == {"Relu": 1}
+    assert op_counts(model) == {"Relu": 1, "Shape": 1}
 
 
 def test_an_axis_the_exporter_fixed_is_an_error():
