@@ -108,7 +108,9 @@ def export_onnx(
     ``input_shapes`` maps Input node ids to full shapes (batch included; default: the Input's own
     shape with batch 1); ``dynamic`` names axes left free in the graph (``batch``, ``height``,
     ``width``, ``depth``, ``length``); ``weights`` is a ``.pt``/``.pth`` state dict or a
-    ``.safetensors`` file. Raises :class:`ExportError`; nothing is written unless it succeeds.
+    ``.safetensors`` file. ``verify`` runs onnx.checker and compares onnxruntime with torch on
+    random inputs (drawn from ``seed``), failing beyond the relative error ``tolerance``.
+    Raises :class:`ExportError`; nothing is written unless it succeeds.
     """
     design = design if isinstance(design, Design) else _load(design)
     target = writable_target(path)
@@ -126,7 +128,7 @@ def export_onnx(
     result, payload = _export(design, model, shapes, axes, opset, seed, target)
     result.weights = loaded
     if verify:
-        _verify(result, payload, model, sizes, tolerance)
+        _verify(result, payload, model, sizes, tolerance, seed)
     _write(target, payload)
     return result
 
@@ -328,17 +330,18 @@ def _serialize(proto: Any) -> bytes:
 # -- checks and writing -------------------------------------------------------------------------
 
 
-def _verify(result, payload, model, sizes, tolerance) -> None:
-    """onnx.checker, then onnxruntime against torch at each set of input shapes."""
+def _verify(result, payload, model, sizes, tolerance, seed) -> None:
+    """onnx.checker, then onnxruntime against torch at each set of input shapes (random
+    inputs drawn from ``seed + 1``, ``seed + 2``...)."""
     try:
         check(payload)
         result.checked = True
         runtime = session(payload)
     except VerificationError as exc:
         raise ExportError(f"{exc}; nothing was written") from None
-    for seed, shapes in enumerate(sizes, start=1):
+    for draw, shapes in enumerate(sizes, start=seed + 1):
         named = dict(zip(result.inputs, shapes.values(), strict=True))
-        result.parity.append(compare(model, runtime, random_inputs(named, seed), tolerance))
+        result.parity.append(compare(model, runtime, random_inputs(named, draw), tolerance))
     failed = [p for p in result.parity if not p.ok]
     if failed:
         raise ExportError(

@@ -118,6 +118,12 @@ def test_an_unknown_dynamic_axis_is_a_usage_error(small, tmp_path, capsys):
     assert "name axes from batch, depth, height, width, length" in capsys.readouterr().err
 
 
+def test_a_tolerance_must_be_positive(small, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["export", str(small), "-o", str(tmp_path / "m.onnx"), "--tolerance", "-1"])
+    assert "give a positive number such as 1e-4" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "status", "message"),
     [

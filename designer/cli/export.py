@@ -24,6 +24,17 @@ def _axes(text: str) -> tuple[str, ...]:
     return names
 
 
+def _tolerance(text: str) -> float:
+    """A positive relative error limit."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number such as 1e-4")
+    return value
+
+
 def _size(count: int) -> str:
     """Bytes as a short human figure."""
     if count < 1024:
@@ -65,7 +76,7 @@ def add_parser(sub):
     )
     p.add_argument(
         "--tolerance",
-        type=float,
+        type=_tolerance,
         default=1e-4,
         metavar="REL",
         help="largest relative error accepted against torch (default 1e-4, fp32)",
