@@ -37,8 +37,9 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 class _ScopeModule(nn.Module):
     """A model or composite block: the plan's slots as submodules, its steps as the forward.
 
-    Values live in a list indexed per ``(node, port)``; steps whose result reaches no Output run
-    only when capturing.
+    Values live in a list indexed per ``(node, port)`` and are dropped after their last use, as
+    the generated code's reused variables are; steps whose result reaches no Output run only when
+    capturing.
     """
 
     def __init__(self, scope: Scope, plan: Plan, body: Design, report: Report) -> None:
@@ -54,11 +55,10 @@ class _ScopeModule(nn.Module):
         self._input_nodes = tuple(node for node, _ in scope.inputs)
         self._inputs = tuple(at((node, "out")) for node in self._input_nodes)
         program = [_compile_step(step, body, report, at) for step in scope.steps]
-        self._program = tuple(
-            p for p, step in zip(program, scope.steps, strict=True) if not step.dead
-        )
-        self._dead = tuple(p for p, step in zip(program, scope.steps, strict=True) if step.dead)
+        alive = [p for p, step in zip(program, scope.steps, strict=True) if not step.dead]
         self._returns = tuple(at(body.inputs_of(o)["in"]) for o in scope.outputs)
+        self._program = _with_frees(alive, self._returns)
+        self._capturing = tuple((*p, ()) for p in program)  # keeps every value: dead steps last
         self._output_nodes = tuple(scope.outputs)
         self._size = len(index)
 
@@ -77,42 +77,56 @@ class _ScopeModule(nn.Module):
         if capture is not None:
             for node, value in zip(self._input_nodes, inputs, strict=True):
                 capture[prefix + node] = value
-        program = self._program if capture is None else self._program + self._dead
-        for attr, op, args, outs, nodes in program:
+        program = self._program if capture is None else self._capturing
+        for attr, op, args, outs, nodes, branches, frees in program:
             values = [env[a] for a in args]
-            if op is not None:
+            if branches:
+                result = op(self._branches(attr, branches, values, capture, prefix))
+            elif op is not None:
                 result = op(values)
             elif capture is None:
                 result = self._modules[attr](*values)
             else:
-                result = self._capture_slot(attr, nodes, values, capture, prefix)
+                result = _capture_module(self._modules[attr], nodes, values, capture, prefix)
             if len(outs) == 1:
                 env[outs[0]] = result
             else:
                 for i, value in zip(outs, result, strict=True):
                     env[i] = value
+            for i in frees:
+                env[i] = None
             if capture is not None and op is not None:
-                capture[prefix + nodes[0]] = result
+                capture[prefix + nodes[-1]] = result
         returned = tuple(env[i] for i in self._returns)
         if capture is not None:
             for node, value in zip(self._output_nodes, returned, strict=True):
                 capture[prefix + node] = value
         return returned[0] if len(returned) == 1 else returned
 
-    def _capture_slot(self, attr, nodes, values, capture, prefix) -> Any:
-        """Run one slot recording each node's output (a Sequential member by member)."""
-        module = self._modules[attr]
-        if isinstance(module, nn.Sequential):
-            (value,) = values
-            for node, member in zip(nodes, module, strict=True):
-                value = _call(member, (value,), capture, f"{prefix}{node}/")
-                capture[prefix + node] = value
-            return value
-        active = getattr(module, "_designer_node", nodes[0])
-        value = _call(module, values, capture, f"{prefix}{active}/")
-        if not isinstance(module, nn.Identity):
-            capture[prefix + active] = value
+    def _branches(self, attr, branches, values, capture, prefix) -> list:
+        """The outputs of a ModuleDict/ModuleList slot's branches, all fed the same input."""
+        container = self._modules[attr]
+        if capture is None:
+            return [container[key](*values) for key, _ in branches]
+        return [
+            _capture_module(container[key], nodes, values, capture, prefix)
+            for key, nodes in branches
+        ]
+
+
+def _capture_module(module: nn.Module, nodes, values, capture: dict, prefix: str) -> Any:
+    """Run one slot's module recording each node's output (a Sequential member by member)."""
+    if isinstance(module, nn.Sequential):
+        (value,) = values
+        for node, member in zip(nodes, module, strict=True):
+            value = _call(member, (value,), capture, f"{prefix}{node}/")
+            capture[prefix + node] = value
         return value
+    active = getattr(module, "_designer_node", nodes[0])
+    value = _call(module, values, capture, f"{prefix}{active}/")
+    if not isinstance(module, nn.Identity):
+        capture[prefix + active] = value
+    return value
 
 
 def _call(module: nn.Module, values, capture: dict, prefix: str) -> Any:
@@ -152,7 +166,7 @@ class LiveModel(_ScopeModule):
 def _compile_step(step, body: Design, report: Report, at) -> tuple:
     """A step as a tuple the forward loop unpacks quickly (values as list indices)."""
     op = None
-    if step.functional:
+    if step.functional or step.parallel:
         spec = body.spec(body.node(step.last)["type"])
         values = report.nodes[step.last].values
         fn = spec.functional.fn
@@ -161,11 +175,29 @@ def _compile_step(step, body: Design, report: Report, at) -> tuple:
             return fn(values, tensors)
 
     args = tuple(at(k) for k in step.arg_keys)
-    return (step.slot, op, args, tuple(at(k) for k in step.out_keys), step.nodes)
+    branches = tuple((int(k) if k.isdigit() else k, nodes) for k, nodes in step.branches)
+    return (step.slot, op, args, tuple(at(k) for k in step.out_keys), step.nodes, branches)
+
+
+def _with_frees(program: list[tuple], keep: tuple[int, ...]) -> tuple:
+    """Each step with the values to drop after it: those it reads for the last time."""
+    last: dict[int, int] = {}
+    for k, (_, _, args, _, _, _) in enumerate(program):
+        for i in args:
+            last[i] = k
+    frees: list[list[int]] = [[] for _ in program]
+    for i, k in last.items():
+        if i not in keep:
+            frees[k].append(i)
+    return tuple((*p, tuple(f)) for p, f in zip(program, frees, strict=True))
 
 
 def _slot_module(slot: Slot, plan: Plan, body: Design, report: Report) -> nn.Module:
     """The module for a slot, from concrete values of this body (the model or one instance)."""
+    if slot.kind == "dict":
+        return nn.ModuleDict({e.attr: _slot_module(e, plan, body, report) for e in slot.entries})
+    if slot.kind == "list":
+        return nn.ModuleList(_slot_module(e, plan, body, report) for e in slot.entries)
     if slot.kind == "sequential":
         return nn.Sequential(*(_node_module(n, plan, body, report) for n in slot.nodes))
     if slot.kind == "choice":

@@ -23,13 +23,14 @@ def _reserved_base() -> frozenset[str]:
     return frozenset(set(keyword.kwlist) | soft | set(dir(builtins)) | MODULE_NAMES)
 
 
-@lru_cache(maxsize=1)
-def module_attributes() -> frozenset[str]:
-    """Names ``nn.Module`` defines: a submodule must never shadow one of them."""
+@lru_cache(maxsize=4)
+def module_attributes(container: str = "Module") -> frozenset[str]:
+    """Names an ``nn.Module`` (or ``nn.ModuleDict``...) defines: a submodule must not shadow one."""
     import torch
 
-    probe = torch.nn.Module()
-    return frozenset(dir(torch.nn.Module)) | frozenset(vars(probe))
+    cls = getattr(torch.nn, container)
+    probe = cls()
+    return frozenset(dir(cls)) | frozenset(vars(probe))
 
 
 def snake(text: str) -> str:

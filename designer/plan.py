@@ -18,6 +18,7 @@ A scope (the model, or the body of one composite block type) becomes:
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,15 +43,18 @@ class PlanError(ValueError):
 class Slot:
     """One submodule attribute.
 
-    ``kind`` is ``module`` (one node), ``sequential`` (a chain, ``nodes`` in order) or ``choice``
+    ``kind`` is ``module`` (one node), ``sequential`` (a chain, ``nodes`` in order), ``choice``
     (conditional nodes: ``when[i]`` guards ``nodes[i]``, the first true one is built, and when
-    ``len(when) == 1`` an ``nn.Identity`` stands in while the condition is false).
+    ``len(when) == 1`` an ``nn.Identity`` stands in while the condition is false), or ``dict`` /
+    ``list`` (parallel branches read by one merge: ``entries`` are their slots, keyed by ``attr``;
+    an ``nn.ModuleDict`` when every branch has a name of its own, else an ``nn.ModuleList``).
     """
 
     attr: str
     kind: str
     nodes: tuple[str, ...]
     when: tuple[str, ...] = ()
+    entries: tuple[Slot, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,10 +75,16 @@ class Step:
     inline_return: bool = False
     arg_keys: tuple[tuple[str, str], ...] = ()  # the (node, port) values ``args`` name
     dead: bool = False  # reaches no Output: left out of the code, run live only when capturing
+    branches: tuple[tuple[str, tuple[str, ...]], ...] = ()  # parallel: (entry key, its nodes)
 
     @property
     def functional(self) -> bool:
         return self.slot is None
+
+    @property
+    def parallel(self) -> bool:
+        """Branches of a ModuleDict/ModuleList slot on one input, merged by the node ``last``."""
+        return bool(self.branches)
 
     @property
     def out_keys(self) -> tuple[tuple[str, str], ...]:
@@ -187,12 +197,15 @@ def _negation(a: str, b: str) -> bool:
 
 @dataclass
 class _Unit:
-    kind: str  # module, sequential, choice, functional
+    kind: str  # module, sequential, choice, functional, parallel
     nodes: list[str]
     when: list[str] = field(default_factory=list)
+    branches: list[_Unit] = field(default_factory=list)  # parallel only; nodes[-1] merges them
 
     @property
     def first(self) -> str:
+        if self.kind == "parallel":
+            return self.branches[0].first
         return self.nodes[0] if self.kind != "choice" else self._upstream
 
     @property
@@ -213,7 +226,44 @@ def _units(design: Design, order: list[str]) -> list[_Unit]:
         unit = _choice(design, node_id) or _chain(design, node_id)
         taken.update(unit.nodes)
         units.append(unit)
-    return units
+    return _group_branches(design, units)
+
+
+# Merges that stack parallel branches side by side (Inception-style); element-wise merges (Add,
+# Multiply) read as residuals or gates and keep their inputs as separate attributes.
+_JOINS = frozenset({"Concat"})
+
+
+def _group_branches(design: Design, units: list[_Unit]) -> list[_Unit]:
+    """Concat nodes fed only by plain branches that all read one tensor become one container."""
+    owner = {n: u for u in units for n in u.nodes}
+    grouped: dict[int, _Unit] = {}
+    for unit in units:
+        branches = _branches_of(design, unit, owner)
+        if branches:
+            group = _Unit("parallel", [n for b in branches for n in b.nodes] + unit.nodes)
+            group.branches = branches
+            grouped[id(unit)] = group
+            grouped.update({id(b): None for b in branches})
+    return [grouped.get(id(u), u) for u in units if grouped.get(id(u), u) is not None]
+
+
+def _branches_of(design: Design, unit: _Unit, owner: dict[str, _Unit]) -> list[_Unit] | None:
+    if unit.kind != "functional" or design.node(unit.nodes[0])["type"] not in _JOINS:
+        return None
+    branches = [owner.get(src) for src, _ in ordered_inputs(design, unit.nodes[0])]
+    if len(branches) < 2 or len({id(b) for b in branches}) != len(branches):
+        return None
+    for branch in branches:
+        if (
+            branch is None
+            or branch.kind not in ("module", "sequential")
+            or not _single_io(design, branch.first)
+            or len(design.outputs_of(branch.last)) != 1
+        ):
+            return None
+    sources = {tuple(ordered_inputs(design, b.first)) for b in branches}
+    return branches if len(sources) == 1 else None
 
 
 def _choice(design: Design, node_id: str) -> _Unit | None:
@@ -324,14 +374,52 @@ def _slots(
     for i, unit in enumerate(units):
         if unit.kind == "functional":
             continue
-        if unit.kind == "sequential":
-            wanted = _chain_name(design, unit, class_name, whole_body and len(units) == 1)
+        if unit.kind == "parallel":
+            slot = _container(design, unit, names.take("branches"))
         else:
-            wanted = _label(design, unit.nodes[0])
-        attr = names.take(wanted, "layer")
-        attr_of[i] = attr
-        slots.append(Slot(attr, unit.kind, tuple(unit.nodes), tuple(unit.when)))
+            whole = whole_body and len(units) == 1
+            slot = _plain_slot(
+                design, unit, names.take(_unit_name(design, unit, class_name, whole))
+            )
+        attr_of[i] = slot.attr
+        slots.append(slot)
     return slots, attr_of
+
+
+def _unit_name(design: Design, unit: _Unit, class_name: str | None, whole: bool) -> str:
+    if unit.kind == "sequential":
+        return _chain_name(design, unit, class_name, whole)
+    return _label(design, unit.nodes[0])
+
+
+def _plain_slot(design: Design, unit: _Unit, attr: str) -> Slot:
+    return Slot(attr, unit.kind, tuple(unit.nodes), tuple(unit.when))
+
+
+def _anonymous(design: Design, unit: _Unit) -> bool:
+    """True when every node of the unit still has its automatic id as label (``conv2d_1``)."""
+    return all(
+        re.fullmatch(
+            re.escape(design.node(n)["type"].lower()) + r"(_\d+)?", design.node(n)["label"]
+        )
+        for n in unit.nodes
+    )
+
+
+def _container(design: Design, unit: _Unit, attr: str) -> Slot:
+    """A ModuleDict keyed by the branches' names, or a ModuleList when they have none."""
+    if any(_anonymous(design, b) for b in unit.branches):
+        entries = [_plain_slot(design, b, str(i)) for i, b in enumerate(unit.branches)]
+        kind = "list"
+    else:
+        keys = Namespace(module_attributes("ModuleDict"))
+        entries = [
+            _plain_slot(design, b, keys.take(_unit_name(design, b, None, False)))
+            for b in unit.branches
+        ]
+        kind = "dict"
+    nodes = tuple(n for b in unit.branches for n in b.nodes)
+    return Slot(attr, kind, nodes, entries=tuple(entries))
 
 
 # -- the scope ----------------------------------------------------------------------------------
@@ -348,7 +436,8 @@ def plan_scope(
     inputs = sorted(inputs, key=design.node_ids().index)
     outputs = [n for n in design.node_ids() if node_kind(design, n) == "output"]
     alive = set(outputs).union(*(nx.ancestors(design.graph, o) for o in outputs))
-    raw = [_raw_step(design, u, attr_of.get(i)) for i, u in enumerate(units)]
+    slot_of = {s.attr: s for s in slots}
+    raw = [_raw_step(design, u, slot_of.get(attr_of.get(i))) for i, u in enumerate(units)]
     live = [r for r in raw if r.unit.last in alive]
     dead = [r for r in raw if r.unit.last not in alive]  # computed only when capturing
     variables = _Variables(design, inputs, outputs, live, model, reserved)
@@ -362,8 +451,10 @@ def plan_scope(
         outputs=outputs,
     )
     for slot in slots:
-        for k, node_id in enumerate(slot.nodes):
-            scope.node_slot[node_id] = (slot.attr, k if slot.kind == "sequential" else None)
+        for entry in slot.entries or (slot,):
+            prefix = f"{slot.attr}.{entry.attr}" if slot.entries else slot.attr
+            for k, node_id in enumerate(entry.nodes):
+                scope.node_slot[node_id] = (prefix, k if entry.kind == "sequential" else None)
     return scope
 
 
@@ -373,11 +464,14 @@ class _RawStep:
     attr: str | None
     args: list[tuple[str, str]]
     ports: tuple[str, ...]
+    branches: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-def _raw_step(design: Design, unit: _Unit, attr: str | None) -> _RawStep:
+def _raw_step(design: Design, unit: _Unit, slot: Slot | None) -> _RawStep:
     ports = tuple(design.spec(design.node(unit.last)["type"]).outputs)
-    return _RawStep(unit, attr, ordered_inputs(design, unit.first), ports)
+    attr = None if slot is None else slot.attr
+    branches = tuple((e.attr, e.nodes) for e in slot.entries) if slot is not None else ()
+    return _RawStep(unit, attr, ordered_inputs(design, unit.first), ports, branches)
 
 
 def _dead_step(raw: _RawStep) -> Step:
@@ -391,6 +485,7 @@ def _dead_step(raw: _RawStep) -> Step:
         ports=raw.ports,
         arg_keys=tuple(raw.args),
         dead=True,
+        branches=raw.branches,
     )
 
 
@@ -468,6 +563,7 @@ class _Variables:
             ports=raw.ports,
             inline_return=k in self.inline,
             arg_keys=tuple(raw.args),
+            branches=raw.branches,
         )
 
     def return_name(self, output: str) -> str | None:

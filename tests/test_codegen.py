@@ -200,3 +200,32 @@ def test_wheel_contains_templates(tmp_path):
 
 def test_api_is_lazy_and_mirrors_the_cli():
     assert designer.generate_code is generate_code
+
+
+def branches_design(named: bool):
+    """Three parallel branches on one tensor, joined by a Concat (Inception-style)."""
+    b = DesignBuilder("inception")
+    x = b.input((4, 10, 10))
+    outs = []
+    for i, k in enumerate((1, 3, 5)):
+        node = f"path{k}x{k}" if named else None
+        h = b.add("Conv2d", x, node_id=node, out_channels=3, kernel_size=k, padding=k // 2)
+        if i == 1:
+            h = b.add("ReLU", h, node_id=f"{node}_relu" if named else None)
+        outs.append(h)
+    b.output(b.add("Concat", *outs, node_id="join"))
+    return b.build()
+
+
+@pytest.mark.parametrize(("named", "container"), [(True, "ModuleDict"), (False, "ModuleList")])
+def test_parallel_branches_use_a_container(named, container):
+    design = branches_design(named)
+    source = assert_equivalent(design)
+    assert f"self.branches = nn.{container}(" in source
+    key = '"path3x3"' if named else "1"
+    assert f"self.branches[{key}](x)" in source
+    live = designer.build(design, "cpu")
+    inner = "branches.path3x3.1" if named else "branches.1.1"
+    assert live.plan.model.path_of("path3x3_relu" if named else "relu") == inner
+    _, captured = live.forward_capture(*live.example_inputs())
+    assert captured["join"].shape == (1, 9, 10, 10)

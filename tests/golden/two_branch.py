@@ -10,13 +10,17 @@ class TwoBranch(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv_in = nn.Conv2d(16, 32, kernel_size=3)
-        self.branch1 = nn.Sequential(
-            nn.Conv2d(32, 32, kernel_size=3, padding=1),
-            nn.ReLU(),
-        )
-        self.branch2 = nn.Sequential(
-            nn.Conv2d(32, 64, kernel_size=3, padding=1),
-            nn.LeakyReLU(negative_slope=0.2),
+        self.branches = nn.ModuleDict(
+            {
+                "branch1": nn.Sequential(
+                    nn.Conv2d(32, 32, kernel_size=3, padding=1),
+                    nn.ReLU(),
+                ),
+                "branch2": nn.Sequential(
+                    nn.Conv2d(32, 64, kernel_size=3, padding=1),
+                    nn.LeakyReLU(negative_slope=0.2),
+                ),
+            }
         )
         self.fuse_head = nn.Sequential(
             nn.Conv2d(96, 64, kernel_size=3, padding=1),
@@ -24,9 +28,7 @@ class TwoBranch(nn.Module):
         )
 
     def forward(self, inputs):
-        x1 = self.conv_in(inputs)
-        x2 = self.branch1(x1)
-        x = self.branch2(x1)
-        x = torch.cat([x2, x], dim=1)
+        x = self.conv_in(inputs)
+        x = torch.cat([self.branches["branch1"](x), self.branches["branch2"](x)], dim=1)
         outputs = self.fuse_head(x)
         return outputs
