@@ -34,6 +34,9 @@ __all__ = [
 ]
 
 _LAZY = {  # public functions whose modules import torch: loaded on first use
+    "build": ("designer.live", "build"),
+    "export_onnx": ("designer.export", "export_onnx"),
+    "generate_code": ("designer.codegen", "generate_code"),
 }
 
 

@@ -15,7 +15,8 @@ import traceback
 from designer import __version__
 from designer.fileformat import DesignFileError
 
-COMMANDS = ["check", "blocks", "gui"]  # module names under designer.cli, in help order
+# module names under designer.cli, in help order
+COMMANDS = ["check", "blocks", "run", "codegen", "export", "gui"]
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,0 +1,231 @@
+"""Generated code: equivalence with the live model, goldens, style, safety, templates, wheel."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+import designer
+from designer import DesignBuilder, load, loads
+from designer.codegen import CodegenError, generate_code, ruff_bin
+from designer.plan import PlanError
+from tests.codegen_helpers import assert_equivalent, exec_source
+from tests.random_designs import random_design
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+CLASS_NAMES = {"unet": "UNet", "unet_bilinear": "UNet"}
+SMALL = {"unet": (1, 3, 67, 61), "unet_bilinear": (1, 3, 64, 64)}  # odd sizes exercise padding
+FUZZ = int(os.environ.get("DESIGNER_FUZZ", "30"))
+
+
+def example(name: str):
+    design = load(EXAMPLES / f"{name}.json")
+    inputs = design.nodes_of_type("Input")
+    shapes = {inputs[0]: SMALL[name]} if name in SMALL else None
+    return design, shapes
+
+
+EXAMPLE_NAMES = sorted(p.stem for p in EXAMPLES.glob("*.json"))
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_example_matches_live_model(name):
+    design, shapes = example(name)
+    assert_equivalent(design, shapes)
+
+
+@pytest.mark.parametrize("seed", range(FUZZ))
+def test_random_design_matches_live_model(seed):
+    assert_equivalent(random_design(seed), seed=seed)
+
+
+def test_unet_file_reads_like_the_seed():
+    source = generate_code(load(EXAMPLES / "unet.json"), class_name="UNet")
+    namespace = exec_source(source)
+    for cls in ("DoubleConv", "Down", "Up", "OutConv", "UNet"):
+        assert isinstance(namespace[cls], type) and issubclass(namespace[cls], torch.nn.Module)
+    assert sum(p.numel() for p in namespace["UNet"]().parameters()) == 31_037_698
+    assert len(source.splitlines()) <= 130
+    assert "mid_channels = mid_channels or out_channels" in source
+    assert "self.double_conv = nn.Sequential(" in source
+    assert "        if bilinear:\n            self.up = nn.Upsample(" in source
+    assert "x1 = self.inc(x)" in source and "x = self.up1(x, x4)" in source
+    imports = [line for line in source.splitlines() if line.startswith(("import", "from"))]
+    assert imports == ["import torch", "import torch.nn.functional as F", "from torch import nn"]
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_golden(name):
+    """``UPDATE_GOLDEN=1 pytest tests/test_codegen.py`` rewrites the golden files."""
+    source = generate_code(load(EXAMPLES / f"{name}.json"), class_name=CLASS_NAMES.get(name))
+    path = GOLDEN / f"{name}.py"
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(source, encoding="utf-8")
+    expected = path.read_text(encoding="utf-8") if path.exists() else ""
+    if source != expected:
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(True), source.splitlines(True), str(path), "generated"
+            )
+        )
+        pytest.fail(f"generated code differs from {path} (UPDATE_GOLDEN=1 to accept):\n{diff}")
+
+
+def _ruff_check(source: str) -> subprocess.CompletedProcess:
+    exe = ruff_bin()
+    if exe is None:
+        pytest.skip("ruff is not installed")
+    rules = "E,F,W,I,B,UP,SIM,RUF"
+    options = ["--select", rules, "--line-length", "100", "--target-version", "py310"]
+    return subprocess.run(
+        [exe, "check", "--isolated", *options, "--stdin-filename", "model.py", "-"],
+        input=source,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("seed", ["examples", 3, 7, 11])
+def test_generated_code_is_ruff_clean(seed):
+    if seed == "examples":
+        sources = [generate_code(load(p)) for p in sorted(EXAMPLES.glob("*.json"))]
+    else:
+        sources = [generate_code(random_design(seed))]
+    for source in sources:
+        done = _ruff_check(source)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def hostile_design():
+    """Labels and names that would break naive code generation."""
+    b = DesignBuilder('evil"""name\\')
+    x = b.input((3, 8, 8), node_id="x", label='x"); import os #')
+    h = b.add("Conv2d", x, node_id="a", label="class", out_channels=4, kernel_size=1, padding=0)
+    h = b.add("ReLU", h, node_id="b", label="print")
+    g = b.add("Conv2d", h, node_id="c", label="forward", out_channels=4, kernel_size=1, padding=0)
+    k = b.add("Conv2d", h, node_id="d", label="forward", out_channels=4, kernel_size=1, padding=0)
+    m = b.add("Add", g, k, node_id="e", label="training")
+    n = b.add("Identity", m, node_id="f", label="1st layer \n eval")
+    b.output(n, node_id="y", label="return")
+    return b.build()
+
+
+def test_user_text_cannot_inject_code():
+    design = hostile_design()
+    source = assert_equivalent(design)
+    assert "import os" not in source
+    for bad in ("self.class ", "self.forward =", "self.training =", "self.print ", "return ="):
+        assert bad not in source
+    assert _ruff_check(source).returncode == 0
+
+
+def test_block_doc_and_names_are_escaped():
+    text = (EXAMPLES / "two_branch.json").read_text()
+    design = loads(text)
+    design.name = "name'''\"\"\"\\n"
+    source = generate_code(design, class_name="Net")
+    exec_source(source)
+    with pytest.raises(CodegenError, match="not a Python identifier"):
+        generate_code(design, class_name="Net(); import os")
+
+
+def test_invalid_design_raises_with_issues():
+    b = DesignBuilder("bad")
+    x = b.input((3, 4, 4))
+    b.output(b.add("MaxPool2d", x, kernel_size=8))
+    with pytest.raises(PlanError) as err:
+        generate_code(b.build())
+    assert "maxpool2d" in str(err.value).lower()
+
+
+def test_templates_override(tmp_path):
+    default = ROOT / "templates" / "class.py.j2"
+    (tmp_path / "class.py.j2").write_text(
+        default.read_text().replace("super().__init__()", "super().__init__()  # custom"),
+    )
+    source = generate_code(load(EXAMPLES / "two_branch.json"), templates=tmp_path)
+    assert "super().__init__()  # custom" in source
+    exec_source(source)
+    with pytest.raises(CodegenError, match="does not exist"):
+        generate_code(load(EXAMPLES / "two_branch.json"), templates=tmp_path / "missing")
+    (tmp_path / "class.py.j2").write_text("class {{ cls.name }}(:\n")
+    with pytest.raises(CodegenError, match="invalid Python"):
+        generate_code(load(EXAMPLES / "two_branch.json"), templates=tmp_path)
+
+
+def test_every_registry_helper_has_a_template():
+    from designer.blocks import REGISTRY
+
+    helpers = {h for spec in REGISTRY if spec.functional for h in spec.functional.helpers}
+    for helper in helpers:
+        assert (ROOT / "templates" / "helpers" / f"{helper}.py.j2").is_file()
+
+
+def test_generated_model_compiles_with_fullgraph():
+    design = load(EXAMPLES / "two_branch.json")
+    shapes = {"inputs": (1, 16, 12, 12)}
+    model = exec_source(generate_code(design, input_shapes=shapes))["TwoBranch"]().eval()
+    x = torch.randn(shapes["inputs"])
+    compiled = torch.compile(model, fullgraph=True, backend=os.environ.get("COMPILE_BACKEND"))
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-5)
+
+
+def test_wheel_contains_templates(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0 and "hatchling" in done.stderr:
+        pytest.skip(f"cannot build a wheel here (no build backend): {done.stderr[-200:]}")
+    assert done.returncode == 0, done.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for template in ("module.py.j2", "class.py.j2", "helpers/pad_to_match.py.j2"):
+        assert f"designer/templates/{template}" in names
+
+
+def test_api_is_lazy_and_mirrors_the_cli():
+    assert designer.generate_code is generate_code
+
+
+def branches_design(named: bool):
+    """Three parallel branches on one tensor, joined by a Concat (Inception-style)."""
+    b = DesignBuilder("inception")
+    x = b.input((4, 10, 10))
+    outs = []
+    for i, k in enumerate((1, 3, 5)):
+        node = f"path{k}x{k}" if named else None
+        h = b.add("Conv2d", x, node_id=node, out_channels=3, kernel_size=k, padding=k // 2)
+        if i == 1:
+            h = b.add("ReLU", h, node_id=f"{node}_relu" if named else None)
+        outs.append(h)
+    b.output(b.add("Concat", *outs, node_id="join"))
+    return b.build()
+
+
+@pytest.mark.parametrize(("named", "container"), [(True, "ModuleDict"), (False, "ModuleList")])
+def test_parallel_branches_use_a_container(named, container):
+    design = branches_design(named)
+    source = assert_equivalent(design)
+    assert f"self.branches = nn.{container}(" in source
+    key = '"path3x3"' if named else "1"
+    assert f"self.branches[{key}](x)" in source
+    live = designer.build(design, "cpu")
+    inner = "branches.path3x3.1" if named else "branches.1.1"
+    assert live.plan.model.path_of("path3x3_relu" if named else "relu") == inner
+    _, captured = live.forward_capture(*live.example_inputs())
+    assert captured["join"].shape == (1, 9, 10, 10)

@@ -1,0 +1,71 @@
+"""The live model: parameter counts, capture, device choice and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+import designer
+from designer import DesignBuilder, load
+from designer.plan import PlanError
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def small_unet(name: str = "unet.json"):
+    design = load(EXAMPLES / name)
+    return design, {"x": (1, 3, 64, 64)}
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "entries"),
+    [("unet.json", 31_037_698, 118), ("unet_bilinear.json", 17_263_042, 110)],
+)
+def test_unet_parameters_and_keys(name, params, entries):
+    design, shapes = small_unet(name)
+    model = designer.build(design, "cpu", shapes)
+    assert sum(p.numel() for p in model.parameters()) == params
+    keys = list(model.state_dict())
+    assert len(keys) == entries
+    assert keys[0] == "inc.double_conv.0.weight"
+    assert ("up1.up.weight" in keys) == (name == "unet.json")  # a transposed conv, or Upsample
+
+
+def test_capture_matches_plain_forward_and_names_inner_nodes():
+    design, shapes = small_unet()
+    model = designer.build(design, "cpu", shapes).eval()
+    (x,) = model.example_inputs()
+    with torch.no_grad():
+        plain = model(x)
+        out, captured = model.forward_capture(x)
+    assert torch.equal(plain, out)
+    assert captured["logits"] is out
+    assert captured["down1"].shape == (1, 128, 32, 32)
+    assert captured["up1/cat"].shape == (1, 1024, 8, 8)
+    assert captured["inc/conv1"].shape == (1, 64, 64, 64)
+    assert "up1/upsample" not in captured  # the inactive branch of Up's switch
+
+
+def test_invalid_design_lists_its_issues():
+    b = DesignBuilder("broken")
+    x = b.input((3, 8, 8))
+    h = b.add("Conv2d", x, node_id="conv", out_channels=4, kernel_size=9, padding=0)
+    b.output(h)
+    with pytest.raises(PlanError) as err:
+        designer.build(b.build(), "cpu")
+    assert "conv" in str(err.value) and "kernel" in str(err.value)
+    assert err.value.issues
+
+
+def test_device_choice():
+    from designer.live import resolve_device
+
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+    with pytest.raises(ValueError, match="unknown device"):
+        resolve_device("gpu9")
