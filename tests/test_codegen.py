@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from codegen_helpers import assert_equivalent, exec_source
+from random_designs import random_design
 
 import designer
 from designer import DesignBuilder, load, loads
 from designer.codegen import CodegenError, generate_code, ruff_bin
 from designer.plan import PlanError
-from tests.codegen_helpers import assert_equivalent, exec_source
-from tests.random_designs import random_design
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
