@@ -50,7 +50,10 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=12, help="timed repetitions per model")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--amp", action="store_true", help="autocast (fp16 on CUDA, bf16 on CPU)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     nets = models(args.size, device)
@@ -58,6 +61,7 @@ def main() -> None:
     dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
     autocast = torch.autocast(device.type, dtype=dtype) if args.amp else nullcontext()
     times: dict[str, list[float]] = {name: [] for name in nets}
+    cpu: dict[str, list[float]] = {name: [] for name in nets}  # robust to other busy processes
     names = list(nets)
     with torch.inference_mode(), autocast:
         outputs = {name: net(x) for name, net in nets.items()}  # warm-up, and a sanity check
@@ -65,18 +69,23 @@ def main() -> None:
         for rep in range(args.reps):
             for name in names[rep % 3 :] + names[: rep % 3]:
                 sync()
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 nets[name](x)
                 sync()
                 times[name].append(time.perf_counter() - start)
+                cpu[name].append(time.process_time() - start_cpu)
             print(f"\r  repetition {rep + 1}/{args.reps}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     base = statistics.median(times["hand-written"])
+    base_cpu = statistics.median(cpu["hand-written"])
     mode = f"{device}{' amp' if args.amp else ''}, 1x3x{args.size}x{args.size}, {args.reps} reps"
-    print(f"U-Net forward ({mode}; outputs identical: {same})")
+    print(f"U-Net forward ({mode}, {torch.get_num_threads()} threads; outputs identical: {same})")
     for name in names:
-        median = statistics.median(times[name])
-        print(f"  {name:13s} median {median * 1e3:9.2f} ms   ratio {median / base:.3f}x")
+        median, median_cpu = statistics.median(times[name]), statistics.median(cpu[name])
+        print(
+            f"  {name:13s} median {median * 1e3:9.2f} ms  ratio {median / base:.3f}x   "
+            f"process CPU time {median_cpu * 1e3:9.2f} ms  ratio {median_cpu / base_cpu:.3f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -286,7 +286,8 @@ def _choice(design: Design, node_id: str) -> _Unit | None:
     ):
         pair = [node_id, other]
         conds = [data["when"], design.node(other)["when"]]
-        if conds[0].strip().startswith("not "):  # read as `if bilinear: ... else: ...`
+        first = ast.parse(conds[0].strip(), mode="eval").body
+        if isinstance(first, ast.UnaryOp) and isinstance(first.op, ast.Not):  # `if bilinear:`
             pair, conds = pair[::-1], conds[::-1]
         unit = _Unit("choice", pair, conds)
         unit._upstream, unit._downstream = node_id, other

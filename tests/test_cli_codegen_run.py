@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from codegen_helpers import exec_source
 
 from designer.cli import main
-from tests.codegen_helpers import exec_source
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 UNET = str(EXAMPLES / "unet.json")

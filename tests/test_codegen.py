@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from codegen_helpers import assert_equivalent, exec_source
+from random_designs import random_design
 
 import designer
 from designer import DesignBuilder, load, loads
 from designer.codegen import CodegenError, generate_code, ruff_bin
 from designer.plan import PlanError
-from tests.codegen_helpers import assert_equivalent, exec_source
-from tests.random_designs import random_design
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -229,3 +229,32 @@ def test_parallel_branches_use_a_container(named, container):
     assert live.plan.model.path_of("path3x3_relu" if named else "relu") == inner
     _, captured = live.forward_capture(*live.example_inputs())
     assert captured["join"].shape == (1, 9, 10, 10)
+
+
+RESIZE = """{
+  "format": "torch-designer", "version": 1, "name": "variants",
+  "blocks": {"Resize": {
+    "doc": "Upsample by a factor, or to 8x8 without one",
+    "params": [{"name": "factor", "type": "float", "default": null, "optional": true}],
+    "nodes": [
+      {"id": "x", "type": "Input"},
+      {"id": "up", "type": "Upsample", "params": {
+        "scale_factor": {"expr": "factor"}, "size": {"expr": "None if factor else 8"}}},
+      {"id": "y", "type": "Output"}],
+    "edges": [{"from": "x.out", "to": "up.in"}, {"from": "up.out", "to": "y.in"}]}},
+  "nodes": [
+    {"id": "x", "type": "Input", "params": {"shape": [2, 4, 4]}},
+    {"id": "a", "type": "Resize", "params": {"factor": 2.0}},
+    {"id": "b", "type": "Resize"},
+    {"id": "cat", "type": "Concat"},
+    {"id": "y", "type": "Output"}],
+  "edges": [{"from": "x.out", "to": "a.x"}, {"from": "x.out", "to": "b.x"},
+            {"from": "a.y", "to": "cat.in1"}, {"from": "b.y", "to": "cat.in2"},
+            {"from": "cat.out", "to": "y.in"}]
+}"""
+
+
+def test_instances_needing_different_code_get_their_own_class():
+    source = assert_equivalent(loads(RESIZE))
+    assert "class Resize(nn.Module):" in source and "class Resize_1(nn.Module):" in source
+    assert "scale_factor=factor" in source

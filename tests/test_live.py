@@ -69,3 +69,25 @@ def test_device_choice():
             resolve_device("cuda")
     with pytest.raises(ValueError, match="unknown device"):
         resolve_device("gpu9")
+
+
+def test_live_model_compiles_without_graph_breaks():
+    design = load(EXAMPLES / "two_branch.json")
+    model = designer.build(design, "cpu", {"inputs": (1, 16, 12, 12)}).eval()
+    (x,) = model.example_inputs()
+    compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x))
+
+
+def test_dead_branches_run_only_when_capturing():
+    b = DesignBuilder("dead")
+    x = b.input((2, 6, 6))
+    h = b.add("Conv2d", x, node_id="conv", out_channels=3, kernel_size=1, padding=0)
+    b.add("MaxPool2d", h, node_id="unused", kernel_size=2)
+    b.output(b.add("ReLU", h, node_id="act"), node_id="y")
+    model = designer.build(b.build(), "cpu")
+    assert [step.dead for step in model.plan.model.steps] == [False, False, True]
+    _, captured = model.forward_capture(*model.example_inputs())
+    assert captured["unused"].shape == (1, 3, 3, 3)
+    assert "unused" not in designer.generate_code(b.build()).split("def forward")[1]

@@ -49,7 +49,7 @@ def _shapes(design, args) -> dict:
 def run(args) -> int:
     import torch
 
-    from designer.live import build, resolve_device
+    from designer.live import resolve_device
     from designer.runner import available_memory, estimate, human_bytes
 
     design = load(args.file)
@@ -74,13 +74,17 @@ def run(args) -> int:
         )
         return 1
     try:
-        return _run(args, design, report, shapes, device, torch, build)
+        return _run(args, design, report, shapes, device)
     except torch.cuda.OutOfMemoryError:
         print(f"error: out of memory on {device}; lower --batch or --input-shape", file=sys.stderr)
         return 1
 
 
-def _run(args, design, report, shapes, device, torch, build) -> int:
+def _run(args, design, report, shapes, device) -> int:
+    """Build, profile per node, benchmark, print."""
+    import torch
+
+    from designer.live import build
     from designer.runner import benchmark, human_bytes, peak_memory, profile_nodes, synchronizer
 
     model = build(design, device, shapes).eval()
