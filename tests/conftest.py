@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from common import EXAMPLES, ROOT  # noqa: F401 - re-exported for fixtures
 
 from designer import DesignBuilder
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
 
 
 @pytest.fixture

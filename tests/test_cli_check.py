@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from common import EXAMPLES
 
 from designer.cli import main
-
-from .conftest import EXAMPLES
 
 UNET = str(EXAMPLES / "unet.json")
 

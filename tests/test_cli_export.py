@@ -8,12 +8,11 @@ import sys
 import onnx
 import pytest
 import torch
+from common import EXAMPLES, ROOT
 
 import designer
 from designer import DesignBuilder, save
 from designer.cli import main
-
-from .conftest import EXAMPLES, ROOT
 
 
 @pytest.fixture

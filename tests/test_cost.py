@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from common import EXAMPLES
 
 import designer
 from designer.cost import Cost, costs, human, total_cost
-
-from .conftest import EXAMPLES
 
 
 def double_conv_macs(size: int, cin: int, cout: int, mid: int | None = None) -> int:

@@ -6,12 +6,11 @@ import json
 import runpy
 
 import pytest
+from common import EXAMPLES
 
 import designer
 from designer.fileformat import design_to_dict
 from designer.shapes import format_shape
-
-from .conftest import EXAMPLES
 
 GENERATOR = runpy.run_path(str(EXAMPLES / "build_examples.py"))
 

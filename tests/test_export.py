@@ -16,13 +16,12 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from common import EXAMPLES
 
 import designer
 from designer import DesignBuilder, export_onnx, load
 from designer.export import ExportError, design_hash
 from designer.fileformat import dumps
-
-from .conftest import EXAMPLES
 
 EXAMPLE_NAMES = ("unet", "unet_bilinear", "resnet", "two_branch")
 DEBRIS = ("Identity", "Cast")

@@ -6,11 +6,10 @@ import json
 import os
 
 import pytest
+from common import EXAMPLES
 
 import designer
 from designer.fileformat import DesignFileError, dumps, loads
-
-from .conftest import EXAMPLES
 
 GOOD = {
     "format": "torch-designer",

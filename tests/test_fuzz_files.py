@@ -8,12 +8,11 @@ import os
 import time
 
 import pytest
+from common import EXAMPLES, ROOT
+from mutate import mutated_files
 
 import designer
 from designer.fileformat import DesignFileError, loads
-
-from .conftest import EXAMPLES, ROOT
-from .mutate import mutated_files
 
 COUNT = int(os.environ.get("DESIGNER_FUZZ", "400"))
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from common import EXAMPLES
+
 import designer
 from designer import Analyzer, Design, DesignBuilder, validate
-
-from .conftest import EXAMPLES
 
 
 def issues_by_code(report):
