@@ -10,11 +10,62 @@ validation rejects it; properties check that torch agrees.
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import strategies as st
 
-from designer import Analyzer, Design
+from designer import Analyzer, Design, loads
 from designer.blocks import REGISTRY
 from designer.params import Param
+
+# A design-local composite block with a conditional node, expressions and two outputs, so that
+# random designs also exercise blocks defined in the file (generic classes in generated code).
+LOCAL_BLOCKS = {
+    "ConvUnit": {
+        "doc": "Convolution, optional batch norm, activation; also returns the raw convolution",
+        "params": [
+            {"name": "out_channels", "type": "int", "default": 8, "min": 1, "max": 4096},
+            {"name": "use_bn", "type": "bool", "default": True},
+            {"name": "stride", "type": "int", "default": 1, "min": 1, "max": 4},
+            {"name": "width", "type": "int", "default": None, "optional": True, "min": 1},
+        ],
+        "nodes": [
+            {"id": "x", "type": "Input"},
+            {
+                "id": "conv",
+                "type": "Conv2d",
+                "params": {
+                    "out_channels": {"expr": "width or out_channels"},
+                    "kernel_size": 3,
+                    "padding": 1,
+                    "stride": {"expr": "stride"},
+                },
+            },
+            {"id": "bn", "type": "BatchNorm2d", "when": "use_bn"},
+            {"id": "act", "type": "ReLU"},
+            {
+                "id": "proj",
+                "type": "Conv2d",
+                "params": {
+                    "out_channels": {"expr": "out_channels"},
+                    "kernel_size": 1,
+                    "padding": 0,
+                },
+            },
+            {"id": "y", "type": "Output"},
+            {"id": "raw", "type": "Output"},
+        ],
+        "edges": [
+            {"from": "x.out", "to": "conv.in"},
+            {"from": "conv.out", "to": "bn.in"},
+            {"from": "bn.out", "to": "act.in"},
+            {"from": "act.out", "to": "proj.in"},
+            {"from": "proj.out", "to": "y.in"},
+            {"from": "conv.out", "to": "raw.in"},
+        ],
+    }
+}
+
 
 CAPS = {  # keep tensors small: (min, max) by parameter name
     "out_channels": (1, 12),
@@ -38,7 +89,20 @@ STARTS = [(3, 12, 12), (4, 10), (2, 6, 6, 6), (5, 16), (8,)]
 
 
 def block_names() -> list[str]:
-    return [s.name for s in REGISTRY if s.name not in SKIP]
+    return [s.name for s in REGISTRY if s.name not in SKIP] + list(LOCAL_BLOCKS)
+
+
+def _empty_design() -> Design:
+    """A design that knows the local blocks and has no nodes yet."""
+    data = {
+        "format": "torch-designer",
+        "version": 1,
+        "name": "random",
+        "blocks": LOCAL_BLOCKS,
+        "nodes": [],
+        "edges": [],
+    }
+    return loads(json.dumps(data))
 
 
 @st.composite
@@ -84,14 +148,14 @@ def param_value(p: Param) -> st.SearchStrategy:
 def designs(draw, max_blocks: int = 8, blocks: list[str] | None = None) -> Design:
     """A valid random design: one Input, up to ``max_blocks`` blocks, one Output per open end."""
     names = blocks or block_names()
-    design = Design("random")
+    design = _empty_design()
     design.add_node("Input", {"shape": list(draw(st.sampled_from(STARTS)))}, node_id="x")
     analyzer = Analyzer()
     report = analyzer.run(design)
     tensors = [("x", "out")]
     for step in range(draw(st.integers(1, max_blocks))):
         for _attempt in range(6):
-            spec = REGISTRY.get(draw(st.sampled_from(names)))
+            spec = design.spec(draw(st.sampled_from(names)))
             n_inputs = draw(st.integers(spec.min_inputs, 3)) if spec.variadic else len(spec.inputs)
             sources = [draw(st.sampled_from(tensors)) for _ in range(n_inputs)]
             node_id = f"n{step}"

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 from codegen_helpers import assert_equivalent, exec_source
-from random_designs import random_design
+from hypothesis import HealthCheck, given, settings
+from strategies import designs
 
 import designer
 from designer import DesignBuilder, load, loads
@@ -43,9 +44,16 @@ def test_example_matches_live_model(name):
     assert_equivalent(design, shapes)
 
 
-@pytest.mark.parametrize("seed", range(FUZZ))
-def test_random_design_matches_live_model(seed):
-    assert_equivalent(random_design(seed), seed=seed)
+@settings(
+    max_examples=FUZZ,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(designs())
+def test_random_design_matches_live_model(design):
+    assert_equivalent(design)
 
 
 def test_unet_file_reads_like_the_seed():
@@ -96,15 +104,23 @@ def _ruff_check(source: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("seed", ["examples", 3, 7, 11])
-def test_generated_code_is_ruff_clean(seed):
-    if seed == "examples":
-        sources = [generate_code(load(p)) for p in sorted(EXAMPLES.glob("*.json"))]
-    else:
-        sources = [generate_code(random_design(seed))]
-    for source in sources:
-        done = _ruff_check(source)
-        assert done.returncode == 0, done.stdout + done.stderr
+def test_generated_code_of_the_examples_is_ruff_clean():
+    for path in sorted(EXAMPLES.glob("*.json")):
+        done = _ruff_check(generate_code(load(path)))
+        assert done.returncode == 0, f"{path.name}: {done.stdout}{done.stderr}"
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(designs())
+def test_generated_code_of_random_designs_is_ruff_clean(design):
+    done = _ruff_check(generate_code(design))
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def hostile_design():

@@ -39,6 +39,12 @@ def _flatten_shape(p, shapes):
     start, end = _dim(shape, p["start_dim"], "start_dim"), _dim(shape, p["end_dim"], "end_dim")
     if start > end:
         raise ShapeError("start_dim comes after end_dim", "swap start_dim and end_dim", code="rank")
+    if start == 0 and end > 0:
+        raise ShapeError(
+            "Flatten would merge the batch dimension into the features",
+            "start at dim 1 (the default) so that every sample stays separate",
+            code="rank",
+        )
     merged = 1
     for d in shape[start : end + 1]:
         merged = None if d is None or merged is None else merged * d

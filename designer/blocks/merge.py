@@ -29,6 +29,12 @@ def _concat_shape(p, shapes):
             code="rank",
         )
     dim = p["dim"] % rank
+    if dim == 0:
+        raise ShapeError(
+            "joining along the batch dimension would change the batch size",
+            "concatenate features along dim 1 (channels) or a later dimension",
+            code="rank",
+        )
     total = 0
     for i, shape in enumerate(shapes):
         if len(shape) != rank:

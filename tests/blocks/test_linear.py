@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from .torch_check import (
     ACCEPT,
     BATCH,
+    DELIBERATE,
     REJECT,
     Case,
     any_shape,
@@ -55,14 +56,20 @@ CASES = {
 }
 
 
+def deliberate(case, exc) -> bool:
+    """Flatten from dim 0 merges the batch into the features: torch allows it, but a design keeps
+    N symbolic and every sample separate (found by tests/test_reliability.py)."""
+    return case.block == "Flatten" and "batch dimension" in exc.message
+
+
 def test_linear_rules_match_torch() -> None:
-    tally = run_family(CASES, examples=500)
+    tally = run_family(CASES, examples=500, deliberate=deliberate)
     assert_family_covered("linear", CASES, tally)
 
 
 REGRESSIONS = [
     (Case("Flatten", {"start_dim": 2, "end_dim": 1}, ((None, 3, 4),)), REJECT),
-    (Case("Flatten", {"start_dim": 0}, ((None, 3, 4),)), ACCEPT),  # merges the batch in
+    (Case("Flatten", {"start_dim": 0}, ((None, 3, 4),)), DELIBERATE),  # would merge the batch
     (Case("Flatten", {"start_dim": -1, "end_dim": -1}, ((None,),)), ACCEPT),
     (Case("Dropout", {"p": 1.5}, ((None, 3),)), REJECT),
 ]
@@ -70,4 +77,4 @@ REGRESSIONS = [
 
 @pytest.mark.parametrize(("case", "outcome"), REGRESSIONS, ids=lambda v: str(v))
 def test_linear_regressions(case: Case, outcome: str) -> None:
-    assert check(case) == outcome
+    assert check(case, deliberate) == outcome
