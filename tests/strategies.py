@@ -175,22 +175,51 @@ def designs(draw, max_blocks: int = 8, blocks: list[str] | None = None) -> Desig
     return design
 
 
+BREAKERS = {  # values likely to break a small design, by parameter name
+    "kernel_size": [99, 13],
+    "padding": [40],
+    "groups": [7, 5],
+    "num_groups": [7, 5],
+    "dim": [5, -6],
+    "start_dim": [4, 5],
+    "end_dim": [5],
+    "dims": [5, 4],
+    "output_size": [0],
+    "output_padding": [3],
+    "out_channels": [11, 7],
+    "out_features": [13],
+    "scale_factor": [0.01],
+    "size": [[1, 2, 3, 4]],
+}
+
+
 @st.composite
 def invalid_designs(draw, max_blocks: int = 6) -> tuple[Design, str]:
     """A valid design with one parameter changed so that validation rejects it; and that node."""
+    from hypothesis import assume
+
     from designer import validate
 
     design = draw(designs(max_blocks))
-    candidates = [n for n in design.node_ids() if design.node(n)["type"] not in SKIP]
-    for _ in range(20):
-        node_id = draw(st.sampled_from(candidates))
-        spec = design.spec(design.node(node_id)["type"])
-        if not spec.params:
-            continue
-        p = draw(st.sampled_from(spec.params))
-        old = design.node(node_id)["params"].get(p.name, p.default)
-        design.node(node_id)["params"][p.name] = draw(param_value(p))
+    tries = [
+        (node_id, name, value)
+        for node_id in design.node_ids()
+        for name, values in BREAKERS.items()
+        if name in design.spec(design.node(node_id)["type"]).param_index
+        for value in values
+    ]
+    for node_id, name, value in draw(st.permutations(tries)):
+        params = design.node(node_id)["params"]
+        old = params.get(name, _MISSING)
+        params[name] = value
         if not validate(design).ok:
             return design, node_id
-        design.node(node_id)["params"][p.name] = old
-    return draw(invalid_designs(max_blocks))
+        if old is _MISSING:
+            del params[name]
+        else:
+            params[name] = old
+    assume(False)  # nothing breaks this design: draw another
+    raise AssertionError("unreachable")
+
+
+_MISSING = object()

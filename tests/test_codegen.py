@@ -25,7 +25,7 @@ EXAMPLES = ROOT / "examples"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CLASS_NAMES = {"unet": "UNet", "unet_bilinear": "UNet"}
 SMALL = {"unet": (1, 3, 67, 61), "unet_bilinear": (1, 3, 64, 64)}  # odd sizes exercise padding
-FUZZ = int(os.environ.get("DESIGNER_FUZZ", "30"))
+FUZZ = int(os.environ.get("DESIGNER_DESIGNS", "30"))
 
 
 def example(name: str):

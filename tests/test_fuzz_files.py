@@ -1,5 +1,5 @@
 """Hostile design files: every load ends in our own clear error or a valid design, never anything
-else, never a hang. CI runs a bounded number; ``DESIGNER_FUZZ=10000`` runs the long mode."""
+else, never a hang. CI runs a bounded number; ``DESIGNER_FILES=10000`` runs the long mode."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from mutate import mutated_files
 import designer
 from designer.fileformat import DesignFileError, loads
 
-COUNT = int(os.environ.get("DESIGNER_FUZZ", "400"))
+COUNT = int(os.environ.get("DESIGNER_FILES", "400"))
 
 
 def seed_text(name: str) -> str:

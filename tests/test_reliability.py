@@ -77,16 +77,23 @@ def test_rejected_designs_really_fail_in_torch(case):
 
 
 def torch_fails_or_breaks_the_batch(spec, values, shapes) -> bool:
-    """True when torch fails, returns a first dimension that is not the batch, or needs weights
-    whose shapes depend on the batch size (e.g. LayerNorm over the batch dimension)."""
+    """True when torch fails, or its result would break the batch: a first dimension that is not
+    the batch size, weights whose shapes depend on the batch size, or samples that mix (e.g.
+    LayerNorm over the batch dimension: changing sample 2 changes the output of sample 1)."""
     weights = set()
     for batch in (2, 3):
         concrete = [tuple(batch if d is None else d for d in s) for s in shapes]
         try:
+            torch.manual_seed(0)
             out, module = run_one(spec, values, concrete)
+            torch.manual_seed(0)
+            tensors = [torch.randn(s) for s in concrete]
+            for t in tensors:
+                t[1:] += 1.0
+            again = forward(spec, values, module, tensors)
         except Exception:
             return True
-        if out.dim() == 0 or out.shape[0] != batch:
+        if out.dim() == 0 or out.shape[0] != batch or not torch.allclose(out[0], again[0]):
             return True
         weights.add(tuple(tuple(p.shape) for p in module.parameters()) if module else ())
     return len(weights) > 1
@@ -94,15 +101,18 @@ def torch_fails_or_breaks_the_batch(spec, values, shapes) -> bool:
 
 def run_one(spec, values, in_shapes):
     """One block in torch on random inputs of the given shapes: (output, module or None)."""
-    tensors = [torch.randn(s) for s in in_shapes]
-    if spec.functional is not None:
-        return spec.functional.fn(values, tensors), None
     if spec.composite is not None:
         raise RuntimeError("composite")  # composites fail inside; checked through their nodes
-    positional, keywords = spec.torch.args(values, [tuple(s) for s in in_shapes])
-    module = getattr(torch.nn, spec.torch.cls)(*positional, **keywords).eval()
+    module = None
+    if spec.functional is None:
+        positional, keywords = spec.torch.args(values, [tuple(s) for s in in_shapes])
+        module = getattr(torch.nn, spec.torch.cls)(*positional, **keywords).eval()
+    return forward(spec, values, module, [torch.randn(s) for s in in_shapes]), module
+
+
+def forward(spec, values, module, tensors):
     with torch.no_grad():
-        return module(*tensors), module
+        return spec.functional.fn(values, tensors) if module is None else module(*tensors)
 
 
 @relaxed(N_DESIGNS)
@@ -114,7 +124,7 @@ def test_save_then_load_gives_the_identical_design(design):
 
 
 @relaxed(N_ONNX)
-@given(designs(max_blocks=5))
+@given(design=designs(max_blocks=5))
 def test_onnx_matches_torch(design, tmp_path_factory):
     path = tmp_path_factory.mktemp("onnx") / "model.onnx"
     result = designer.export_onnx(design, path)
