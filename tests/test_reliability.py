@@ -8,10 +8,13 @@ default 6); the long mode sets them to thousands. Every bug found becomes a regr
 
 from __future__ import annotations
 
+import ast
 import os
+from pathlib import Path
 
 import torch
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from strategies import designs, invalid_designs
 
 import designer
@@ -130,3 +133,65 @@ def test_onnx_matches_torch(design, tmp_path_factory):
     result = designer.export_onnx(design, path)
     assert result.checked and result.parity
     assert all(p.max_rel <= 1e-4 for p in result.parity)
+
+
+HOSTILE = st.sampled_from(
+    [
+        'x"); import os #',
+        "'''",
+        '"""',
+        "\\",
+        "\n",
+        "class",
+        "def",
+        "return",
+        "None",
+        "__init__",
+        "__class__",
+        "self",
+        "forward",
+        "torch",
+        "nn",
+        "F",
+        "super",
+        "1st layer",
+        "",
+        " ",
+        "é🙂",
+        "\u202e",
+        "__import__('os').system('touch /tmp/designer_pwned')",
+        "{{ 7*7 }}",
+        "{% raw %}",
+        "x.y",
+        "a-b",
+        "print",
+        "len",
+        "eval",
+    ]
+)
+
+
+@relaxed(N_DESIGNS)
+@given(designs(), st.lists(HOSTILE, min_size=1, max_size=6), HOSTILE)
+def test_hostile_names_never_become_code(design, labels, doc):
+    """Labels, the design name and block docs only reach generated code as escaped strings or
+    sanitised identifiers; the file always compiles and running it executes nothing of theirs."""
+    design.name = labels[0]
+    for i, node_id in enumerate(design.node_ids()):
+        design.node(node_id)["label"] = labels[i % len(labels)]
+    for block in design.blocks.values():
+        block.doc = doc
+    source = designer.generate_code(design, class_name="Model")
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            assert node.id.isidentifier() and node.id.isascii(), node.id
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            assert node.func.id not in {"__import__", "eval", "exec", "print"}, node.func.id
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = {a.name for a in node.names} | {getattr(node, "module", None)}
+            assert names <= {"torch", "torch.nn.functional", "nn", None}, names
+    marker = Path("/tmp/designer_pwned")
+    marker.unlink(missing_ok=True)
+    exec(compile(source, "<generated>", "exec"), {"__name__": "generated"})
+    assert not marker.exists()
