@@ -168,7 +168,7 @@ class Analyzer:
         )
         memo = self._memo.get(node_id)
         if memo is None or memo[0] != key:
-            result = _infer(design, wires, spec, node_id, data, in_shapes, overrides)
+            result = _shared(design, wires, spec, node_id, data, in_shapes, overrides, key)
             memo = self._memo[node_id] = (key, result)
             report.recomputed += 1
         result = memo[1]
@@ -272,6 +272,24 @@ def _input_shapes(design: Design, wires: Wiring, spec, node_id: str, report: Rep
 def _port_order(spec, port: str) -> int:
     index = spec.port_index(port)
     return 10**6 if index is None else index
+
+
+_SHARED: dict[tuple, tuple[Any, NodeInfo]] = {}  # results shared by identical nodes anywhere
+_SHARED_MAX = 50_000
+
+
+def _shared(design, wires, spec, node_id, data, in_shapes, overrides, key) -> Any:
+    """``_infer``, reusing the result of an identical node (same spec, params and input shapes):
+    designs repeat their blocks, and a repeated block's shapes and counts are the same."""
+    hit = _SHARED.get(key[:5])
+    if hit is not None and hit[0] is spec and not _wiring_issues(wires, node_id, spec):
+        return hit[1]
+    result = _infer(design, wires, spec, node_id, data, in_shapes, overrides)
+    if isinstance(result, NodeInfo):
+        if len(_SHARED) >= _SHARED_MAX:
+            _SHARED.clear()
+        _SHARED[key[:5]] = (spec, result)
+    return result
 
 
 def _infer(
