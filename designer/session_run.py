@@ -288,3 +288,18 @@ def preview(tensor: Any, channel: int = 0, colour_map: str = "viridis") -> tuple
     rgb = stops[index] * (1 - frac) + stops[index + 1] * frac
     rgba = torch.cat([rgb, torch.ones(len(rgb), 1)], 1)
     return int(plane.shape[1]), int(plane.shape[0]), rgba.flatten().tolist()
+
+
+def fit_square(width: int, height: int, pixels: list, side: int) -> list:
+    """An RGBA image scaled (nearest pixel) into a black ``side`` x ``side`` square, top left."""
+    import torch
+    import torch.nn.functional as F
+
+    image = torch.tensor(pixels, dtype=torch.float32).reshape(height, width, 4).permute(2, 0, 1)
+    scale = side / max(width, height)
+    size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    scaled = F.interpolate(image[None], size=size, mode="nearest")[0]
+    out = torch.zeros(4, side, side)
+    out[3] = 1.0
+    out[:, : size[0], : size[1]] = scaled
+    return out.permute(1, 2, 0).flatten().tolist()

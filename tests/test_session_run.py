@@ -11,6 +11,7 @@ from designer.session_run import (
     RunFailed,
     RunWorker,
     channels_of,
+    fit_square,
     image_tensor,
     preview,
     run_design,
@@ -105,3 +106,11 @@ def test_preview_maps_a_channel_through_a_colour_map():
     assert preview(torch.arange(6.0)[None], colour_map="gray")[:2] == (6, 1)
     assert channels_of(tensor) == 2 and channels_of(torch.zeros(1, 5)) == 1
     assert statistics(torch.tensor([1.0, 3.0])) == pytest.approx((1.0, 3.0, 2.0, 2**0.5))
+
+
+def test_fit_square_scales_into_the_texture():
+    pixels = [1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0]  # 2 wide, 1 high: red, green
+    out = fit_square(2, 1, pixels, 4)
+    assert len(out) == 4 * 4 * 4
+    assert out[:4] == [1.0, 0.0, 0.0, 1.0] and out[8:12] == [0.0, 1.0, 0.0, 1.0]
+    assert out[16 * 2 : 16 * 2 + 4] == [0.0, 0.0, 0.0, 1.0]  # below the image: black
