@@ -275,7 +275,9 @@ class GroupDialog:
             dpg.add_text("parameters to promote:", color=MUTED)
             self.params = dpg.add_child_window(height=-40)
             with dpg.group(horizontal=True):
-                dpg.add_button(label="Group", callback=app.guard(lambda *_: self.accept()))
+                self.button = dpg.add_button(
+                    label="Group", callback=app.guard(lambda *_: self.accept())
+                )
                 dpg.add_button(
                     label="Cancel",
                     callback=app.guard(lambda *_: dpg.configure_item(self.window, show=False)),

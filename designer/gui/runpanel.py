@@ -37,6 +37,7 @@ class RunPanel:
         self.image: tuple | None = None
         self.shown_state = "idle"
         self.node: str | None = None
+        self.picked: str | None = None  # the canvas selection last previewed
         g = app.guard
         with dpg.texture_registry():
             self.texture = dpg.add_dynamic_texture(
@@ -126,8 +127,17 @@ class RunPanel:
 
     # -- each frame -------------------------------------------------------------------------------
     def poll(self) -> None:
-        """Show the worker's progress; fill the table when a run has finished."""
+        """Show the worker's progress; fill the table when a run has finished.
+
+        Selecting a node on the canvas previews its output from the last run.
+        """
         worker = self.worker
+        chosen = self.app.canvas.selection
+        if not chosen:
+            self.picked = None
+        elif not self.app.editor.scope and chosen[0] != self.picked:
+            self.picked = chosen[0]
+            self.show(chosen[0])
         colour = {"failed": ERROR, "done": (230, 230, 230)}.get(worker.state, WARNING)
         text = worker.message if worker.state != "idle" else "not run yet"
         if dpg.get_value(self.state) != text:
@@ -142,7 +152,9 @@ class RunPanel:
         elif worker.state == "done":
             self._fill_table()
             self.app.costs.refresh()
-            self.show(self.node or next(iter(self.app.editor.root.nodes_of_type("Output")), None))
+            chosen = self.app.canvas.selection if not self.app.editor.scope else []
+            outputs = self.app.editor.root.nodes_of_type("Output")
+            self.show(chosen[0] if chosen else next(iter(outputs), None))
 
     def _fill_table(self) -> None:
         dpg.delete_item(self.table, children_only=True, slot=1)
@@ -160,9 +172,9 @@ class RunPanel:
     def show(self, node: str | None) -> None:
         """Preview ``node``'s output from the last run (inner nodes as ``block/node``)."""
         result = self.worker.result
-        self.node = node
         if result is None or node not in result.outputs:
             return
+        self.node = node
         tensor = result.outputs[node]
         dpg.configure_item(self.channel, max_value=max(0, channels_of(tensor) - 1))
         self.redraw()
