@@ -371,6 +371,11 @@ class Editor:
         spec = self._spec(block)
         if spec.composite is None:
             raise EditRefused(f"{block} `{instance}` is a built-in block", "open a composite block")
+        if block not in self.root.blocks:
+            raise EditRefused(
+                f"{block} is a library block and cannot be edited here",
+                "ungroup the instance, or group nodes into a block of this design",
+            )
         if block in self.scope_names:
             raise EditRefused(f"{block} is already open", "use the breadcrumb to go back")
         self._show_scope([*self.scope, (instance, block)])

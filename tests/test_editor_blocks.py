@@ -108,3 +108,11 @@ def test_setting_an_inner_parameter_changes_the_definition():
     assert validate(editor.root).nodes[instance].out_shapes[0] == (None, 6, 16, 16)
     with pytest.raises(EditRefused, match="built-in"):
         editor.enter("conv2")
+
+
+def test_library_blocks_are_not_opened():
+    editor = chain()
+    node = editor.add_node("DoubleConv", params={"out_channels": 4})
+    with pytest.raises(EditRefused, match="library block"):
+        editor.enter(node)
+    assert editor.design is editor.root
