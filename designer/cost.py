@@ -70,3 +70,32 @@ def human(n: float, unit: str = "") -> str:
             return f"{n:.0f}{suffix}" if not suffix else f"{n:.1f}{suffix}"
         n /= 1000
     return str(n)
+
+
+COLUMNS = ("node", "block", "params", "macs", "activations", "seconds")
+
+
+def cost_rows(
+    design: Design, report: Report, seconds: dict[str, float] | None = None
+) -> list[tuple[str, str, int, int, int, float | None]]:
+    """One row per node (node, block, params, MACs, activation bytes, measured seconds or None)."""
+    measured = seconds or {}
+    return [
+        (
+            node,
+            report.nodes[node].block,
+            cost.params,
+            cost.macs,
+            cost.activation_bytes(),
+            measured.get(node),
+        )
+        for node, cost in costs(design, report).items()
+    ]
+
+
+def sort_rows(rows: list[tuple], column: str, descending: bool = False) -> list[tuple]:
+    """Rows sorted by a column of :data:`COLUMNS` (unmeasured times last)."""
+    index = COLUMNS.index(column)
+    present = [r for r in rows if r[index] is not None]
+    missing = [r for r in rows if r[index] is None]
+    return sorted(present, key=lambda r: r[index], reverse=descending) + missing

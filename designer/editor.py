@@ -22,10 +22,14 @@ from typing import Any
 
 from designer import layout
 from designer.blocks import REGISTRY, BlockSpec, UnknownBlockError
+from designer.composite import CompositeDef
 from designer.fileformat import load, save
 from designer.graph import Design, DesignError
+from designer.grouping import group, ungroup
 from designer.history import (
     AttrSet,
+    BlocksSet,
+    GraphSet,
     History,
     NodeAdded,
     NodeRemoved,
@@ -89,7 +93,9 @@ class Editor:
         path: str | os.PathLike | None = None,
         autosaver: Autosaver | None = None,
     ) -> None:
-        self.design = design if design is not None else Design()
+        self.root = design if design is not None else Design()
+        self.design = self.root  # the design being edited: the root or an open block's body
+        self.scope: list[tuple[str, str]] = []  # breadcrumb: (instance id, block name) pairs
         self.path: Path | None = Path(path) if path is not None else None
         self.history = History()
         self.clipboard = Fragment()
@@ -110,13 +116,13 @@ class Editor:
     @property
     def display_name(self) -> str:
         """The file name, or the design's name when it has no file yet."""
-        return self.path.name if self.path is not None else f"{self.design.name} (not saved)"
+        return self.path.name if self.path is not None else f"{self.root.name} (not saved)"
 
     @property
     def report(self) -> Report:
         """The current validation report (recomputed after a change, incrementally)."""
         if self._report is None:
-            self._report = self._analyzer.run(self.design)
+            self._report = self._analyzer.run(self.design) if not self.scope else self._inner()
         return self._report
 
     def subscribe(self, listener: Callable[[Change], None]) -> Callable[[], None]:
@@ -293,6 +299,7 @@ class Editor:
         """Undo the last step; returns its label (None when there is nothing to undo)."""
         if not self.history.undo_stack:
             return None
+        self._goto(self.history.undo_stack[-1].scope)
         step = self.history.undo_stack.pop()
         step.undo(self.design)
         self.history.redo_stack.append(step)
@@ -303,11 +310,80 @@ class Editor:
         """Redo the last undone step; returns its label (None when there is nothing to redo)."""
         if not self.history.redo_stack:
             return None
+        self._goto(self.history.redo_stack[-1].scope)
         step = self.history.redo_stack.pop()
         step.redo(self.design)
         self.history.undo_stack.append(step)
         self._changed(step)
         return step.label
+
+    # -- composite blocks -------------------------------------------------------------------------
+    def group(
+        self,
+        nodes: Iterable[str],
+        name: str,
+        promote: Iterable[tuple[str, str]] = (),
+        doc: str = "",
+    ) -> str:
+        """Replace ``nodes`` by one instance of a new block ``name`` (one undo step).
+
+        The block's ports come from the wires crossing the selection; ``promote`` lists
+        ``(node, parameter)`` pairs that become its parameters. Returns the instance's id.
+        """
+        chosen = list(dict.fromkeys(nodes))
+        for node_id in chosen:
+            self._need(node_id)
+        scratch = self._scratch()
+        try:
+            instance = group(scratch, chosen, name, list(promote), doc)
+        except DesignError as exc:
+            raise EditRefused(str(exc)) from None
+        scratch.blocks[name].body.blocks = self.design.blocks
+        with self._transaction(f"Group {len(chosen)} nodes into {name}"):
+            self._do(GraphSet(copy.deepcopy(self.design.graph), scratch.graph))
+            self._do(BlocksSet(dict(self.design.blocks), scratch.blocks))
+        return instance
+
+    def ungroup(self, instance: str) -> list[str]:
+        """Put a composite instance's nodes back in its place (one undo step); returns them."""
+        self._need(instance)
+        scratch = self._scratch()
+        try:
+            nodes = ungroup(scratch, instance)
+        except DesignError as exc:
+            raise EditRefused(str(exc), "select an instance of a composite block") from None
+        with self._transaction(f"Ungroup {instance}"):
+            self._do(GraphSet(copy.deepcopy(self.design.graph), scratch.graph))
+        return nodes
+
+    @property
+    def scope_names(self) -> tuple[str, ...]:
+        """The block definitions open, outermost first (empty at the top level)."""
+        return tuple(name for _, name in self.scope)
+
+    def breadcrumb(self) -> list[str]:
+        """What the breadcrumb shows: the design, then each open instance with its block."""
+        return [self.root.name] + [f"{node} ({name})" for node, name in self.scope]
+
+    def enter(self, instance: str) -> None:
+        """Open a composite instance: further edits change its block's definition."""
+        block = self._need(instance)["type"]
+        spec = self._spec(block)
+        if spec.composite is None:
+            raise EditRefused(f"{block} `{instance}` is a built-in block", "open a composite block")
+        if block not in self.root.blocks:
+            raise EditRefused(
+                f"{block} is a library block and cannot be edited here",
+                "ungroup the instance, or group nodes into a block of this design",
+            )
+        if block in self.scope_names:
+            raise EditRefused(f"{block} is already open", "use the breadcrumb to go back")
+        self._show_scope([*self.scope, (instance, block)])
+
+    def leave(self, depth: int = 0) -> None:
+        """Go back to breadcrumb level ``depth`` (0: the design itself)."""
+        if depth < len(self.scope):
+            self._show_scope(self.scope[:depth])
 
     # -- files ----------------------------------------------------------------------------------
     def new(self, name: str = "untitled", path: str | os.PathLike | None = None) -> None:
@@ -326,7 +402,7 @@ class Editor:
         target = Path(path) if path is not None else self.path
         if target is None:
             raise EditRefused("this design has no file yet", "use Save As to choose one")
-        save(self.design, target)
+        save(self.root, target)
         self.path = target
         self._saved_at = self.history.top()
         if self.autosaver is not None:
@@ -351,16 +427,73 @@ class Editor:
         saver = self.autosaver
         if saver is None or not self.dirty or not saver.due(now, self.version):
             return None
-        return saver.write(self.design, str(self.path) if self.path else None, now, self.version)
+        return saver.write(self.root, str(self.path) if self.path else None, now, self.version)
 
     def close(self) -> None:
         """The session ends cleanly: its recovery file is no longer needed."""
         if self.autosaver is not None:
             self.autosaver.start_over()
 
+    # -- scopes -----------------------------------------------------------------------------------
+    def _scratch(self) -> Design:
+        """A copy of the shown design to run a rewrite on (its blocks dict copied too)."""
+        scratch = Design(self.design.name)
+        scratch.graph = copy.deepcopy(self.design.graph)
+        scratch.blocks = dict(self.design.blocks)
+        return scratch
+
+    def _show_scope(self, scope: list[tuple[str, str]]) -> None:
+        """Show the body of the innermost open block (a working copy), or the root."""
+        self.scope = list(scope)
+        if scope:
+            definition = self.root.blocks[scope[-1][1]]
+            body = Design(definition.name)
+            body.graph = copy.deepcopy(definition.body.graph)
+            body.blocks = self.root.blocks
+            self.design = body
+        else:
+            self.design = self.root
+        self._analyzer = Analyzer()
+        self._report = None
+        self.version += 1
+        self._emit(Change("reset", frozenset(self.design.node_ids()), True, "Open block"))
+
+    def _goto(self, names: tuple[str, ...]) -> None:
+        """Show the scope a history step was made in (instances found again by block name)."""
+        if names == self.scope_names:
+            return
+        scope, design = [], self.root
+        for name in names:
+            instance = next(iter(design.nodes_of_type(name)), name)
+            scope.append((instance, name))
+            design = self.root.blocks[name].body
+        self._show_scope(scope)
+
+    def _store_definition(self) -> None:
+        """Replace the open block's definition by one with the edited body (every instance)."""
+        name = self.scope[-1][1]
+        old = self.root.blocks[name]
+        body = Design(old.name)
+        body.graph = copy.deepcopy(self.design.graph)
+        body.blocks = self.root.blocks
+        new = CompositeDef(name, body, old.params, old.category, old.doc)
+        self._do(BlocksSet(dict(self.root.blocks), {**self.root.blocks, name: new}))
+
+    def _inner(self) -> Report:
+        """The open block's body as its (first) instance sees it: shapes and resolved values."""
+        report, design = self._analyzer.run(self.root), self.root
+        for instance, name in self.scope:
+            info = report.nodes.get(instance)
+            if info is None:  # the instance has issues of its own: shown at the top level
+                return Report()
+            report = design.blocks[name].instantiate(info.values, list(info.in_shapes)).report
+            design = self.root.blocks[name].body
+        return report
+
     # -- internals ------------------------------------------------------------------------------
     def _reset(self, design: Design, path: Path | None) -> None:
-        self.design, self.path = design, path
+        self.root = self.design = design
+        self.scope, self.path = [], path
         self.history.clear()
         self._saved_at = None
         self._analyzer = Analyzer()
@@ -376,9 +509,11 @@ class Editor:
         if self._current is not None:  # nested: part of the enclosing step
             yield self._current
             return
-        step = self._current = Transaction(label)
+        step = self._current = Transaction(label, scope=self.scope_names)
         try:
             yield step
+            if step.ops and self.scope:
+                self._store_definition()
         except BaseException:
             step.undo(self.design)
             raise
@@ -394,7 +529,7 @@ class Editor:
     def _do(self, op: Op) -> None:
         step = self._current
         assert step is not None, "primitive edits happen inside a transaction"
-        if step.before is None and not isinstance(op, AttrSet):
+        if step.before is None and not isinstance(op, (AttrSet, BlocksSet)):
             step.before = capture_order(self.design)
         op.apply(self.design)
         step.ops.append(op)
@@ -419,7 +554,18 @@ class Editor:
     def _changed(self, step: Transaction) -> None:
         self._report = None
         self.version += 1
-        self._emit(Change("edit", frozenset(step.affected()), step.touches_wires(), step.label))
+        nodes = step.affected() | self._instances_of(step)
+        self._emit(Change("edit", frozenset(nodes), step.touches_wires(), step.label))
+
+    def _instances_of(self, step: Transaction) -> set[str]:
+        """Nodes of the shown design whose block definition the step replaced."""
+        names: set[str] = set()
+        for op in step.ops:
+            if isinstance(op, BlocksSet):
+                names |= {
+                    n for n in op.old.keys() | op.new.keys() if op.old.get(n) is not op.new.get(n)
+                }
+        return {n for n in self.design.node_ids() if self.design.node(n)["type"] in names}
 
     def _emit(self, change: Change) -> None:
         for listener in list(self._listeners):

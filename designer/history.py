@@ -95,8 +95,45 @@ class AttrSet:
         design.graph.nodes[self.node_id][self.key] = copy.deepcopy(self.old)
 
 
-Op = NodeAdded | NodeRemoved | WireAdded | WireRemoved | AttrSet
-STRUCTURAL = (NodeAdded, NodeRemoved, WireAdded, WireRemoved)
+@dataclass(frozen=True)
+class GraphSet:
+    """The whole graph replaced at once (grouping and ungrouping rewrite many nodes and wires)."""
+
+    old: nx.MultiDiGraph
+    new: nx.MultiDiGraph
+
+    @property
+    def nodes(self) -> set[str]:
+        return set(self.old) | set(self.new)
+
+    def apply(self, design: Design) -> None:
+        design.graph = copy.deepcopy(self.new)
+
+    def revert(self, design: Design) -> None:
+        design.graph = copy.deepcopy(self.old)
+
+
+@dataclass(frozen=True)
+class BlocksSet:
+    """The design's block definitions changed from ``old`` to ``new`` (name -> CompositeDef).
+
+    The dict is updated in place: composite bodies share it with the design that owns them.
+    """
+
+    old: dict[str, Any]
+    new: dict[str, Any]
+
+    def apply(self, design: Design) -> None:
+        design.blocks.clear()
+        design.blocks.update(self.new)
+
+    def revert(self, design: Design) -> None:
+        design.blocks.clear()
+        design.blocks.update(self.old)
+
+
+Op = NodeAdded | NodeRemoved | WireAdded | WireRemoved | AttrSet | GraphSet | BlocksSet
+STRUCTURAL = (NodeAdded, NodeRemoved, WireAdded, WireRemoved, GraphSet)
 
 
 def capture_order(design: Design) -> Order:
@@ -124,6 +161,7 @@ class Transaction:
     ops: list[Op] = field(default_factory=list)
     before: Order | None = None
     after: Order | None = None
+    scope: tuple[str, ...] = ()  # the block definitions open when it was made (see Editor.scope)
 
     @property
     def structural(self) -> bool:
@@ -135,6 +173,10 @@ class Transaction:
         for op in self.ops:
             if isinstance(op, (WireAdded, WireRemoved)):
                 nodes.update((op.wire[0], op.wire[2]))
+            elif isinstance(op, GraphSet):
+                nodes |= op.nodes
+            elif isinstance(op, BlocksSet):
+                continue
             else:
                 nodes.add(op.node_id)
         return nodes

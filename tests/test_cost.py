@@ -67,3 +67,17 @@ def test_linear_and_conv_macs_match_torch_flop_counter():
 def test_cost_adds_up():
     assert Cost(1, 2, 3) + Cost(10, 20, 30) == Cost(11, 22, 33)
     assert human(3 * 1024**2, "B") == "3.0 MiB"
+
+
+def test_cost_rows_sort_by_any_column():
+    from designer.cost import cost_rows, sort_rows
+
+    design = designer.load(EXAMPLES / "unet.json")
+    report = designer.validate(design)
+    rows = cost_rows(design, report, {"inc": 0.5})
+    assert sum(r[2] for r in rows) == 31_037_698
+    by_params = sort_rows(rows, "params", descending=True)
+    assert by_params[0][2] == max(r[2] for r in rows)
+    by_time = sort_rows(rows, "seconds")
+    assert by_time[0][0] == "inc" and by_time[1][5] is None
+    assert [r[0] for r in sort_rows(rows, "node")] == sorted(r[0] for r in rows)

@@ -106,6 +106,39 @@ class Actions:
     def editor_auto_layout(self) -> None:
         self.editor.auto_layout()
 
+    # -- blocks and the model ---------------------------------------------------------------------
+    def group_selection(self) -> None:
+        """Ask for a name and the parameters to promote, then group the selected nodes."""
+        if not self.canvas.selection:
+            self.say("select the nodes to group first", WARNING)
+            return
+        self.group_dialog.open(self.canvas.selection)
+
+    def ungroup_selection(self) -> None:
+        if len(self.canvas.selection) != 1:
+            self.say("select one block instance to ungroup", WARNING)
+            return
+        self._select_next = self.editor.ungroup(self.canvas.selection[0])
+
+    def open_block(self, node_id: str | None = None) -> None:
+        """Edit the definition of the selected composite block (the breadcrumb leads back)."""
+        node_id = node_id or (self.canvas.selection[0] if self.canvas.selection else None)
+        if node_id is None:
+            self.say("select a block instance to open it", WARNING)
+            return
+        self.editor.enter(node_id)
+        self.say(f"editing {self.editor.scope[-1][1]}: changes apply to every instance")
+
+    def leave_block(self) -> None:
+        self.editor.leave(len(self.editor.scope) - 1) if self.editor.scope else None
+
+    def run_model(self) -> None:
+        dpg.set_value(self.tabs, self.run_tab)
+        self.run_panel.run()
+
+    def export(self) -> None:
+        self.export_dialog.open()
+
     # -- files ------------------------------------------------------------------------------------
     def unsaved_then(self, action: Callable[[], object]) -> None:
         """Run ``action`` now, or after asking what to do with unsaved work."""
@@ -193,6 +226,12 @@ SHORTCUTS: dict[tuple[bool, bool, int], str] = {
     (True, False, dpg.mvKey_Q): "request_quit",
     (False, False, dpg.mvKey_Delete): "delete_selection",
     (False, False, dpg.mvKey_F2): "start_rename",
+    (True, False, dpg.mvKey_G): "group_selection",
+    (True, True, dpg.mvKey_G): "ungroup_selection",
+    (True, False, dpg.mvKey_Return): "open_block",
+    (True, False, dpg.mvKey_Back): "leave_block",
+    (False, False, dpg.mvKey_F5): "run_model",
+    (True, False, dpg.mvKey_E): "export",
     (False, False, dpg.mvKey_Spacebar): "open_quick_add",
 }
 WHILE_TYPING = {"new", "open", "save", "save_as", "request_quit"}

@@ -26,8 +26,10 @@ from designer.gui.dialogs import ContextMenu, FileDialogs, Question, QuickAdd
 from designer.gui.inspector import Inspector
 from designer.gui.issues import IssuesPanel
 from designer.gui.palette import PAYLOAD, Palette
+from designer.gui.panels import Breadcrumb, CodePanel, CostPanel, ExportDialog, GroupDialog
 from designer.gui.present import status_line, window_title
-from designer.gui.theme import ERROR, MUTED, WARNING, Themes, load_font
+from designer.gui.runpanel import RunPanel
+from designer.gui.theme import ERROR, MUTED, WARNING, Themes, load_font, load_mono_font
 from designer.gui.viewmodel import Canvas
 from designer.recovery import Autosaver, default_folder
 
@@ -66,6 +68,7 @@ class App(Actions):
         dpg.create_context()
         dpg.configure_app(manual_callback_management=True)
         self.font = load_font()
+        self.mono_font = load_mono_font()
         self.themes = Themes()
         dpg.create_viewport(
             title=window_title(editor),
@@ -92,8 +95,11 @@ class App(Actions):
             with dpg.group(horizontal=True):
                 with dpg.child_window(width=PALETTE_WIDTH, height=-STATUS_HEIGHT) as palette:
                     self.palette = Palette(self, palette)
+                with dpg.group(width=-SIDE_WIDTH) as centre:
+                    self.breadcrumb = Breadcrumb(self, centre)
                 with (
                     dpg.child_window(
+                        parent=centre,
                         width=-SIDE_WIDTH,
                         height=-STATUS_HEIGHT,
                         payload_type=PAYLOAD,
@@ -117,12 +123,22 @@ class App(Actions):
                     ) as self.node_editor,
                 ):
                     pass
-                with dpg.child_window(width=-1, height=-STATUS_HEIGHT, border=False):
-                    with dpg.child_window(height=-260) as inspector:
-                        self.inspector_parent = inspector
-                    dpg.add_text("Issues", color=MUTED)
-                    with dpg.child_window(height=-1) as issues:
-                        self.issues = IssuesPanel(self, issues)
+                with (
+                    dpg.child_window(width=-1, height=-STATUS_HEIGHT, border=False),
+                    dpg.tab_bar() as self.tabs,
+                ):
+                    with dpg.tab(label="Inspect") as self.inspect_tab:
+                        with dpg.child_window(height=-260) as inspector:
+                            self.inspector_parent = inspector
+                        dpg.add_text("Issues", color=MUTED)
+                        with dpg.child_window(height=-1) as issues:
+                            self.issues = IssuesPanel(self, issues)
+                    with dpg.tab(label="Run") as self.run_tab:
+                        self.run_panel = RunPanel(self, self.run_tab)
+                    with dpg.tab(label="Cost") as self.cost_tab:
+                        self.costs = CostPanel(self, self.cost_tab)
+                    with dpg.tab(label="Code") as self.code_tab:
+                        self.code = CodePanel(self, self.code_tab)
             with dpg.group(horizontal=True):
                 self.message = dpg.add_text("Ready.")
                 dpg.add_spacer(width=24)
@@ -134,6 +150,8 @@ class App(Actions):
         self.context_menu = ContextMenu(self)
         self.question = Question(self)
         self.files = FileDialogs(self)
+        self.export_dialog = ExportDialog(self)
+        self.group_dialog = GroupDialog(self)
         with dpg.handler_registry():
             dpg.add_key_press_handler(callback=self.guard(lambda s, key, u: self.on_key(key)))
             dpg.add_mouse_release_handler(
@@ -170,6 +188,16 @@ class App(Actions):
             with dpg.menu(label="Edit"):
                 for label, keys, action in self._edit_actions():
                     dpg.add_menu_item(label=label, shortcut=keys, callback=g(action))
+            with dpg.menu(label="Block"):
+                for label, keys, action in self._block_actions():
+                    dpg.add_menu_item(label=label, shortcut=keys, callback=g(action))
+            with dpg.menu(label="Model"):
+                dpg.add_menu_item(
+                    label="Run", shortcut="F5", callback=g(lambda *_: self.run_model())
+                )
+                dpg.add_menu_item(
+                    label="Export ONNX…", shortcut="Ctrl+E", callback=g(lambda *_: self.export())
+                )
             with dpg.menu(label="View"):
                 dpg.add_menu_item(
                     label="Minimap",
@@ -189,6 +217,14 @@ class App(Actions):
             ("Rename", "F2", lambda *_: self.start_rename()),
             ("Quick add block", "Space", lambda *_: self.open_quick_add()),
             ("Auto layout", "Ctrl+L", lambda *_: self.editor_auto_layout()),
+        ]
+
+    def _block_actions(self) -> list[tuple[str, str, Callable]]:
+        return [
+            ("Group into block…", "Ctrl+G", lambda *_: self.group_selection()),
+            ("Ungroup", "Ctrl+Shift+G", lambda *_: self.ungroup_selection()),
+            ("Open block", "Ctrl+Enter", lambda *_: self.open_block()),
+            ("Back to the design", "Ctrl+Backspace", lambda *_: self.editor.leave(0)),
         ]
 
     # -- safety net -------------------------------------------------------------------------------
@@ -245,6 +281,13 @@ class App(Actions):
                 self._last_autosave_check = now
                 self.editor.autosave_if_due(now)
             self._show("status", self.status, status_line(self.editor, self.device))
+            self.breadcrumb.poll()
+            self.palette.sync()
+            self.run_panel.poll()
+            self.export_dialog.poll()
+            self.code.poll()
+            if dpg.get_value(self.tabs) == self.cost_tab:
+                self.costs.poll()
             title = window_title(self.editor)
             if self._shown.get("title") != title:
                 self._shown["title"] = title
@@ -281,7 +324,7 @@ class App(Actions):
 
     def on_key(self, key: int) -> None:
         """Keyboard shortcuts (see the README); ignored while a dialog is open."""
-        if self.question.visible or self.files.visible:
+        if self.question.visible or self.files.visible or self.group_dialog.visible:
             return
         if self.quick_add.visible:
             if key in (dpg.mvKey_Return, dpg.mvKey_NumPadEnter):

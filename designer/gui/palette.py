@@ -38,6 +38,30 @@ class Palette:
             self.empty = dpg.add_text("no block matches", color=MUTED, show=False)
             for category, specs in REGISTRY.categories().items():
                 self._category(category, [s.name for s in specs], {s.name: s.doc for s in specs})
+            self.local_parent = dpg.add_group()
+        self.local: tuple[str, ...] = ()
+
+    def sync(self) -> None:
+        """Show the design's own blocks (made by grouping) under "This design"."""
+        blocks = self.app.editor.root.blocks
+        names = tuple(sorted(blocks))
+        if names == self.local:
+            return
+        self.local = names
+        for name in list(self.buttons):
+            if not dpg.does_item_exist(self.buttons[name]):
+                del self.buttons[name]
+        old = self.headers.pop("This design", None)
+        if old is not None:
+            for name in old[1]:
+                self.buttons.pop(name, None)
+        dpg.delete_item(self.local_parent, children_only=True)
+        if names:
+            dpg.push_container_stack(self.local_parent)
+            try:
+                self._category("This design", list(names), {n: blocks[n].doc for n in names})
+            finally:
+                dpg.pop_container_stack()
 
     def _category(self, category: str, names: list[str], docs: dict[str, str]) -> None:
         add = self.app.guard(lambda s, a, name: self.app.add_block(name))

@@ -45,6 +45,23 @@ def load_font() -> int | None:
     return None
 
 
+MONO_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+    "/usr/share/fonts/TTF/DejaVuSansMono.ttf",
+    "/System/Library/Fonts/Menlo.ttc",
+    "C:/Windows/Fonts/consola.ttf",
+)
+
+
+def load_mono_font() -> int | None:
+    """A monospace font for the code tab, when one is installed (else the default font)."""
+    for candidate in MONO_CANDIDATES:
+        if Path(candidate).is_file():
+            with dpg.font_registry():
+                return dpg.add_font(candidate, FONT_SIZE)
+    return None
+
+
 def _node_theme(title: tuple[int, int, int], outline: tuple | None = None) -> int:
     lighter = tuple(min(255, c + 30) for c in title)
     with dpg.theme() as theme, dpg.theme_component(dpg.mvNode):

@@ -56,7 +56,8 @@ class Driver:
     def reset(self) -> None:
         """An empty design, no dialogs, no selection, the pointer parked on empty canvas."""
         app = self.app
-        for window in (app.quick_add.window, app.context_menu.window, app.question.window):
+        windows = (app.quick_add.window, app.context_menu.window, app.question.window)
+        for window in (*windows, app.export_dialog.window, app.group_dialog.window):
             dpg_hide(window)
         for dialog in (app.files.open_dialog, app.files.save_dialog):
             dpg_hide(dialog)
@@ -66,6 +67,7 @@ class Driver:
         app.canvas.select([])
         app.inspector.show([])
         app.say("Ready.")
+        dpg_select_tab(app, app.inspect_tab)
         self.frames(2)
 
     # -- frames and input ---------------------------------------------------------------------
@@ -159,8 +161,24 @@ class Driver:
         assert path.exists(), f"no screenshot at {path}"
         return path
 
+    def until(self, done, seconds: float = 60.0) -> None:
+        """Render frames until ``done()`` is true (a worker thread finishing), or fail."""
+        import time
+
+        deadline = time.monotonic() + seconds
+        while not done():
+            assert time.monotonic() < deadline, "timed out waiting in the window"
+            self.frames(1)
+        self.frames(3)
+
     def close(self) -> None:
         self.app.close()
+
+
+def dpg_select_tab(app, tab: int) -> None:
+    import dearpygui.dearpygui as dpg
+
+    dpg.set_value(app.tabs, tab)
 
 
 def dpg_hide(item: int) -> None:

@@ -1,0 +1,199 @@
+"""The Run tab: run the design off the UI thread, per-node statistics, an activation preview.
+
+The work is :class:`designer.session_run.RunWorker`'s; this panel starts it, polls it once per
+frame (:meth:`RunPanel.poll`), fills the table and draws the selected node's activation into a
+dynamic texture. An image input is read with ``dpg.load_image`` (PNG, JPEG, BMP).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import dearpygui.dearpygui as dpg
+
+from designer.gui.theme import ERROR, MUTED, WARNING
+from designer.session_run import (
+    COLOUR_MAPS,
+    DEVICES,
+    RunWorker,
+    channels_of,
+    fit_square,
+    preview,
+)
+
+if TYPE_CHECKING:
+    from designer.gui.app import App
+
+PREVIEW = 240  # the preview texture's side in pixels
+
+
+class RunPanel:
+    """Run button, device, input choice, results table and preview inside ``parent``."""
+
+    def __init__(self, app: App, parent: int | str) -> None:
+        self.app = app
+        self.worker = RunWorker()
+        self.image: tuple | None = None
+        self.shown_state = "idle"
+        self.node: str | None = None
+        self.picked: str | None = None  # the canvas selection last previewed
+        g = app.guard
+        with dpg.texture_registry():
+            self.texture = dpg.add_dynamic_texture(
+                PREVIEW, PREVIEW, [0.0, 0.0, 0.0, 1.0] * PREVIEW * PREVIEW
+            )
+        with dpg.group(parent=parent):
+            with dpg.group(horizontal=True):
+                self.button = dpg.add_button(label="Run", width=70, callback=g(self.run))
+                self.device = dpg.add_combo(list(DEVICES), default_value="auto", width=80)
+                dpg.add_button(label="Image…", callback=g(lambda *_: self.pick_image()))
+                dpg.add_button(label="Random", callback=g(lambda *_: self.set_image(None)))
+            self.input_text = dpg.add_text("input: random", color=MUTED)
+            with dpg.group(horizontal=True):
+                dpg.add_button(label="Save weights…", callback=g(lambda *_: self.ask_weights(True)))
+                dpg.add_button(
+                    label="Load weights…", callback=g(lambda *_: self.ask_weights(False))
+                )
+            self.state = dpg.add_text("not run yet", color=MUTED, wrap=310)
+            with dpg.group(horizontal=True):
+                self.channel = dpg.add_slider_int(
+                    label="ch", width=120, min_value=0, max_value=0, callback=g(self.redraw)
+                )
+                self.cmap = dpg.add_combo(
+                    list(COLOUR_MAPS), default_value="viridis", width=90, callback=g(self.redraw)
+                )
+            self.caption = dpg.add_text("select a node after a run to see its output", wrap=310)
+            self.image_item = dpg.add_image(self.texture, width=PREVIEW, height=PREVIEW, show=False)
+            with dpg.table(
+                header_row=True, resizable=True, scrollY=True, height=-1, row_background=True
+            ) as self.table:
+                for name in ("node", "ms", "min", "max", "mean", "std"):
+                    dpg.add_table_column(label=name)
+        with dpg.file_dialog(
+            show=False,
+            modal=True,
+            width=700,
+            height=420,
+            callback=g(lambda s, a, u: self._file_chosen(a)),
+        ) as self.dialog:
+            for ext in (".png", ".jpg", ".jpeg", ".bmp", ".pt", ".safetensors", ".*"):
+                dpg.add_file_extension(ext)
+        self._file_action = None
+
+    # -- actions ----------------------------------------------------------------------------------
+    def run(self, *_: object) -> None:
+        """Start a run of the current (top-level) design."""
+        if not self.worker.start(self.app.editor.root, dpg.get_value(self.device), self.image):
+            self.app.say("a run is still going", WARNING)
+            return
+        dpg.configure_item(self.button, enabled=False)
+
+    def set_image(self, path: Path | None) -> None:
+        """Use an image file as the first input (None: random values)."""
+        if path is None:
+            self.image = None
+            dpg.set_value(self.input_text, "input: random")
+            return
+        loaded = dpg.load_image(str(path))
+        if loaded is None:
+            self.app.say(f"cannot read {path} as an image (PNG, JPEG or BMP)", WARNING)
+            return
+        width, height, channels, data = loaded
+        self.image = (list(data), width, height, channels)
+        dpg.set_value(self.input_text, f"input: {Path(path).name} ({width}x{height})")
+
+    def pick_image(self) -> None:
+        self._file_action = self.set_image
+        dpg.configure_item(self.dialog, show=True, label="Input image")
+
+    def ask_weights(self, save: bool) -> None:
+        """Pick a .pt/.safetensors file to save the run's weights to or load them from."""
+        self._file_action = self.save_weights if save else self.load_weights
+        dpg.configure_item(self.dialog, show=True, label="Weights (.pt, .safetensors)")
+
+    def save_weights(self, path: Path) -> None:
+        self.app.say(f"weights saved to {self.worker.cache.save(path)}")
+
+    def load_weights(self, path: Path) -> None:
+        editor = self.app.editor
+        count = self.worker.cache.load(editor.root, dpg.get_value(self.device), path)
+        self.app.say(f"loaded {count} tensors from {path}; the next run uses them")
+
+    def _file_chosen(self, app_data: dict) -> None:
+        path = app_data.get("file_path_name")
+        if path and self._file_action is not None:
+            self._file_action(Path(path))
+
+    # -- each frame -------------------------------------------------------------------------------
+    def poll(self) -> None:
+        """Show the worker's progress; fill the table when a run has finished.
+
+        Selecting a node on the canvas previews its output from the last run.
+        """
+        worker = self.worker
+        chosen = self.app.canvas.selection
+        if not chosen:
+            self.picked = None
+        elif not self.app.editor.scope and chosen[0] != self.picked:
+            self.picked = chosen[0]
+            self.show(chosen[0])
+        colour = {"failed": ERROR, "done": (230, 230, 230)}.get(worker.state, WARNING)
+        text = worker.message if worker.state != "idle" else "not run yet"
+        if dpg.get_value(self.state) != text:
+            dpg.set_value(self.state, text)
+            dpg.configure_item(self.state, color=colour)
+        if worker.state == self.shown_state or worker.busy:
+            return
+        self.shown_state = worker.state
+        dpg.configure_item(self.button, enabled=True)
+        if worker.state == "failed":
+            self.app.say(f"run failed: {worker.message}", ERROR)
+        elif worker.state == "done":
+            self._fill_table()
+            self.app.costs.refresh()
+            chosen = self.app.canvas.selection if not self.app.editor.scope else []
+            outputs = self.app.editor.root.nodes_of_type("Output")
+            self.show(chosen[0] if chosen else next(iter(outputs), None))
+
+    def _fill_table(self) -> None:
+        dpg.delete_item(self.table, children_only=True, slot=1)
+        for row in self.worker.result.rows:
+            with dpg.table_row(parent=self.table):
+                dpg.add_selectable(
+                    label=row.node,
+                    span_columns=True,
+                    callback=self.app.guard(lambda s, a, node: self.show(node)),
+                    user_data=row.node,
+                )
+                for value in (row.seconds * 1000, row.min, row.max, row.mean, row.std):
+                    dpg.add_text(f"{value:.3g}")
+
+    def show(self, node: str | None) -> None:
+        """Preview ``node``'s output from the last run (inner nodes as ``block/node``)."""
+        result = self.worker.result
+        if result is None or node not in result.outputs:
+            return
+        self.node = node
+        tensor = result.outputs[node]
+        dpg.configure_item(self.channel, max_value=max(0, channels_of(tensor) - 1))
+        self.redraw()
+
+    def redraw(self, *_: object) -> None:
+        result = self.worker.result
+        if result is None or self.node not in result.outputs:
+            return
+        tensor = result.outputs[self.node]
+        channel = min(dpg.get_value(self.channel), channels_of(tensor) - 1)
+        width, height, pixels = preview(tensor, channel, dpg.get_value(self.cmap))
+        dpg.set_value(self.texture, fit_square(width, height, pixels, PREVIEW))
+        row = result.row(self.node)
+        dpg.set_value(
+            self.caption,
+            f"{self.node} {tuple(row.shape)} ch {channel}: min {row.min:.3g} max {row.max:.3g}",
+        )
+        dpg.configure_item(self.image_item, show=True)
+
+    @property
+    def has_preview(self) -> bool:
+        return bool(dpg.is_item_shown(self.image_item))
