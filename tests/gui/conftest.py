@@ -66,6 +66,10 @@ class Driver:
         self.frames(3)
         app.canvas.select([])
         app.inspector.show([])
+        import dearpygui.dearpygui as dpg
+
+        dpg.set_value(app.palette.search, "")  # a search typed by an earlier test
+        app.palette.filter("")
         app.say("Ready.")
         dpg_select_tab(app, app.inspect_tab)
         self.frames(2)
