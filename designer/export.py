@@ -190,10 +190,24 @@ def example_shapes(
             f"the design has {count} error{'s' * (count != 1)}; nothing was exported",
             report=report,
         )
+    _check_exportable(design, report)
     return {
         node: tuple(1 if d is None else d for d in report.nodes[node].out_shapes[0])
         for node in inputs
     }
+
+
+def _check_exportable(design: Design, report: Report, prefix: str = "") -> None:
+    """Refuse, naming the node, what the registry says torch's ONNX exporter cannot write."""
+    for node_id, info in report.nodes.items():
+        spec = design.spec(info.block)
+        if spec.composite is not None:
+            inner = spec.composite.instantiate(info.values, list(info.in_shapes))
+            _check_exportable(inner.body, inner.report, f"{prefix}{node_id}/")
+        elif spec.onnx is not None:
+            problem = spec.onnx(info.values, list(info.in_shapes))
+            if problem is not None:
+                raise ExportError(f"{info.block} `{prefix}{node_id}`: {problem[0]}; {problem[1]}")
 
 
 def boundary_names(design: Design) -> tuple[list[str], list[str]]:

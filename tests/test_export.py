@@ -354,3 +354,22 @@ def test_design_hash_follows_the_canonical_json():
     before = design_hash(design)
     design.node("conv")["params"]["out_channels"] = 9
     assert design_hash(design) != before
+
+
+@pytest.mark.parametrize(
+    ("block", "shape", "output_size", "message"),
+    [
+        ("AdaptiveAvgPool3d", (2, 8, 8, 8), 2, "only with output_size 1"),
+        ("AdaptiveMaxPool2d", (2, 8, 8), 3, "only when output_size divides"),
+    ],
+)
+def test_blocks_the_exporter_cannot_write_are_refused_by_name(
+    block, shape, output_size, message, tmp_path
+):
+    # found by the random-design ONNX property (tests/test_reliability.py)
+    b = designer.DesignBuilder()
+    x = b.input(shape)
+    b.output(b.add(block, x, node_id="pool", output_size=output_size))
+    with pytest.raises(ExportError, match=rf"{block} `pool`: .*{message}"):
+        designer.export_onnx(b.build(), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()

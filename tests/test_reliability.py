@@ -19,6 +19,7 @@ from strategies import designs, invalid_designs
 
 import designer
 from designer import validate
+from designer.export import ExportError
 from designer.fileformat import dumps, loads
 
 N_DESIGNS = int(os.environ.get("DESIGNER_DESIGNS", "25"))
@@ -130,7 +131,11 @@ def test_save_then_load_gives_the_identical_design(design):
 @given(design=designs(max_blocks=5))
 def test_onnx_matches_torch(design, tmp_path_factory):
     path = tmp_path_factory.mktemp("onnx") / "model.onnx"
-    result = designer.export_onnx(design, path)
+    try:
+        result = designer.export_onnx(design, path)
+    except ExportError as exc:  # the registry knows the exporter cannot write this block
+        assert "torch's ONNX exporter handles" in str(exc), str(exc)
+        return
     assert result.checked and result.parity
     assert all(p.max_rel <= 1e-4 for p in result.parity)
 

@@ -112,6 +112,30 @@ for _n in (1, 2, 3):
         )
     )
 
+
+def _onnx_global_only(p, shapes):
+    """torch's ONNX exporter writes AdaptiveAvgPool3d only as global pooling."""
+    if set(expand(p["output_size"], 3, "output_size")) != {1}:
+        return "torch's ONNX exporter handles AdaptiveAvgPool3d only with output_size 1", (
+            "use output_size 1 (global pooling) or AvgPool3d with a fixed window"
+        )
+    return None
+
+
+def _onnx_divisible(p, shapes):
+    """torch's ONNX exporter writes AdaptiveMaxPool2d only when the output divides the input."""
+    out = expand(p["output_size"], 2, "output_size")
+    if any(size % o for size, o in zip(shapes[0][2:], out, strict=True)):
+        return (
+            "torch's ONNX exporter handles AdaptiveMaxPool2d only when output_size divides "
+            "the input size",
+            "choose an output_size that divides the input, or use MaxPool2d",
+        )
+    return None
+
+
+_ONNX = {"AdaptiveAvgPool3d": _onnx_global_only, "AdaptiveMaxPool2d": _onnx_divisible}
+
 for _kind, _n in (("Avg", 1), ("Avg", 2), ("Avg", 3), ("Max", 2)):
     _name = f"Adaptive{_kind}Pool{_n}d"
     register(
@@ -123,5 +147,6 @@ for _kind, _n in (("Avg", 1), ("Avg", 2), ("Avg", 3), ("Max", 2)):
             params=(Ints("output_size", 1, "Size of the output.", _n, min=1, max=65536),),
             shape=adaptive_shape(_n, _name),
             torch=TorchModule(_name, lambda p, s: ((p["output_size"],), {})),
+            onnx=_ONNX.get(_name),
         )
     )

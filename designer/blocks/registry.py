@@ -47,6 +47,7 @@ class Functional:
 
 
 MacCounter = Callable[[Mapping[str, Any], list[Shape], list[Shape]], int]
+OnnxCheck = Callable[[Mapping[str, Any], list[Shape]], "tuple[str, str] | None"]
 
 
 def no_params(params: Mapping[str, Any], shapes: list[Shape]) -> int:
@@ -74,6 +75,7 @@ class BlockSpec:
     min_inputs: int = 1
     count: Counter = no_params
     macs: MacCounter = no_macs  # per sample: multiply-accumulates of weighted sums
+    onnx: OnnxCheck | None = None  # why torch's ONNX exporter cannot take these params, or None
     torch: TorchModule | None = None
     functional: Functional | None = None
     composite: Any = None  # a designer.composite.CompositeDef for blocks made of blocks
