@@ -373,3 +373,15 @@ def test_blocks_the_exporter_cannot_write_are_refused_by_name(
     with pytest.raises(ExportError, match=rf"{block} `pool`: .*{message}"):
         designer.export_onnx(b.build(), tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_batch_norm_without_running_stats_on_one_value_is_refused(tmp_path):
+    # found by the random-design ONNX property: torch fails tracing a batch of one
+    b = designer.DesignBuilder()
+    x = b.input((4, 1))
+    b.output(b.add("BatchNorm1d", x, node_id="bn", track_running_stats=False))
+    design = b.build()
+    with pytest.raises(ExportError, match=r"BatchNorm1d `bn`: without running statistics"):
+        designer.export_onnx(design, tmp_path / "m.onnx")
+    result = designer.export_onnx(design, tmp_path / "m.onnx", input_shapes={"x": (2, 4, 1)})
+    assert result.checked

@@ -83,6 +83,18 @@ def _normalized_shape(p, shapes):
     return dims[0] if len(dims) == 1 else list(dims)
 
 
+def _batch_of_one(p, shapes):
+    """Without running statistics, batch norm needs two values per channel even when evaluated:
+    a traced batch of one with no spatial extent has a single one."""
+    batch = shapes[0][0] or 1  # the exporter traces with batch 1 unless given another
+    if not p["track_running_stats"] and batch * prod(shapes[0][2:]) == 1:
+        return (
+            "without running statistics it sees a single value per channel at this input size",
+            "set track_running_stats, or export with a batch of 2 or more (--input-shape)",
+        )
+    return None
+
+
 def _affine_count(p, shapes):
     return 2 * shapes[0][1] if p["affine"] else 0
 
@@ -114,6 +126,7 @@ for _n in (1, 2, 3):
             torch=TorchModule(
                 f"BatchNorm{_n}d", lambda p, s: ((s[0][1],), keywords(p, _BN_DEFAULTS))
             ),
+            onnx=_batch_of_one,
         )
     )
     register(
