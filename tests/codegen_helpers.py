@@ -6,6 +6,7 @@ import torch
 
 import designer
 from designer import Design
+from designer.fileformat import dumps
 
 
 def exec_source(source: str, filename: str = "<generated>") -> dict:
@@ -41,5 +42,7 @@ def assert_equivalent(design: Design, input_shapes: dict | None = None, seed: in
     got = got if isinstance(got, tuple) else (got,)
     assert len(expected) == len(got)
     for a, b in zip(expected, got, strict=True):
-        assert a.shape == b.shape and torch.equal(a, b)
+        assert a.shape == b.shape and torch.equal(a, b), (
+            f"generated != live ({tuple(a.shape)} vs {tuple(b.shape)}) for\n{dumps(design)}"
+        )
     return source

@@ -204,6 +204,11 @@ class App(Actions):
                     check=True,
                     callback=g(lambda s, on, u: self.show_minimap(on)),
                 )
+                dpg.add_menu_item(
+                    label="Cost on nodes",
+                    check=True,
+                    callback=g(lambda s, on, u: self.canvas.show_cost(on)),
+                )
 
     def _edit_actions(self) -> list[tuple[str, str, Callable]]:
         return [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from designer.cost import human, node_cost
 from designer.editor import Editor, Ports
 from designer.shapes import format_shape
 from designer.validate import Issue
@@ -43,11 +44,16 @@ def issues_by_node(issues: list[Issue]) -> dict[str, list[Issue]]:
 
 
 def node_view(
-    editor: Editor, node_id: str, issues: list[Issue], ports: Ports | None = None
+    editor: Editor,
+    node_id: str,
+    issues: list[Issue],
+    ports: Ports | None = None,
+    cost: bool = False,
 ) -> NodeView:
     """The view of one node from the editor's current report and the node's issues.
 
-    ``ports`` may be passed when the caller knows they did not change (no wire touched the node).
+    ``ports`` may be passed when the caller knows they did not change (no wire touched the node);
+    ``cost`` adds the node's multiply-accumulates and activation memory to its block line.
     """
     data = editor.design.node(node_id)
     ports = ports or editor.ports(node_id)
@@ -61,6 +67,9 @@ def node_view(
         block_line = f"{block} · {info.params:,} params" if info.params else block
         if not ports.outputs:  # an Output shows what reaches it
             block_line = f"{block} · {format_shape(info.shape)}"
+        elif cost and block != "Input":
+            c = node_cost(editor.design, editor.report, node_id)
+            block_line += f"\n{human(c.macs)} MACs · {human(c.activation_bytes(), 'B')}"
     several = len(ports.outputs) > 1
     output_text = tuple(
         f"{name}: {shape}" if several else shape

@@ -37,6 +37,8 @@ class Canvas:
         self._pending: set[str] = set()
         self._wires_dirty = False
         self._reset = True
+        self._restyle = False  # every node's text to be recomputed (a display option changed)
+        self.cost = False  # show MACs and activation memory on nodes
         editor.subscribe(self._on_change)
 
     # -- following the editor ---------------------------------------------------------------------
@@ -46,13 +48,18 @@ class Canvas:
         self._pending |= change.nodes
         self._wires_dirty |= change.wires
 
+    def show_cost(self, on: bool) -> None:
+        """Show each node's MACs and activation memory (redraws every node's text)."""
+        self.cost = on
+        self._restyle = True
+
     def redraw_all(self) -> None:
         """Rebuild every item from the design at the next sync (after an unexpected error)."""
         self._reset = True
 
     @property
     def pending(self) -> bool:
-        return self._reset or bool(self._pending) or self._wires_dirty
+        return self._reset or bool(self._pending) or self._wires_dirty or self._restyle
 
     def sync(self) -> bool:
         """Apply the changes since the last frame; True if anything was redrawn."""
@@ -73,7 +80,7 @@ class Canvas:
         self.selection = [n for n in self.selection if n in design]
         self.highlighted = [n for n in self.highlighted if n in design]
         self._pending.clear()
-        self._wires_dirty = self._reset = False
+        self._wires_dirty = self._reset = self._restyle = False
         return True
 
     def _clear(self) -> None:
@@ -87,12 +94,12 @@ class Canvas:
         """Draw a node if new, rebuild it if its ports changed, else update what changed."""
         data = self.editor.design.node(node_id)
         info = self.editor.report.nodes.get(node_id)
-        state = (info, issues, data["pos"], node_id in self.highlighted)
+        state = (info, issues, data["pos"], node_id in self.highlighted, self.cost)
         if not touched and node_id in self.drawn and _same(self.drawn[node_id], state):
             return
         old = self.views.get(node_id)
         known = None if touched or old is None else Ports(old.inputs, old.outputs)
-        view = node_view(self.editor, node_id, issues, known)
+        view = node_view(self.editor, node_id, issues, known, cost=self.cost)
         if old is None or (old.inputs, old.outputs) != (view.inputs, view.outputs):
             self._delete_node(node_id)
             self._draw_node(node_id, view)
@@ -303,4 +310,4 @@ class Canvas:
 
 def _same(a: tuple, b: tuple) -> bool:
     """Drawn state equality: report entries by identity (the analyzer reuses unchanged ones)."""
-    return a[0] is b[0] and a[1] == b[1] and a[2] == b[2] and a[3] == b[3]
+    return a[0] is b[0] and a[1:] == b[1:]

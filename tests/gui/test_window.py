@@ -110,6 +110,27 @@ def test_unet_opens_readable(gui):
     drive.screenshot("e2e_unet")
 
 
+def test_cost_on_nodes_toggles(gui):
+    import dearpygui.dearpygui as dpg
+
+    drive, editor = gui, gui.editor
+    editor.open(ROOT / "examples" / "unet.json")
+    drive.frames(3)
+
+    def block_line() -> str:
+        return dpg.get_value(drive.app.canvas.texts["inc"]["block"])
+
+    assert block_line() == "DoubleConv · 38,848 params"
+    drive.app.canvas.show_cost(True)
+    drive.frames(2)
+    assert block_line() == "DoubleConv · 38,848 params\n12.6 G MACs · 479.3 MiB"
+    assert "error" not in drive.status()
+    drive.screenshot("e2e_cost_on_nodes")
+    drive.app.canvas.show_cost(False)
+    drive.frames(2)
+    assert block_line() == "DoubleConv · 38,848 params"
+
+
 def test_cycle_refused_quick_add_menu_delete_and_issue_click(gui):
     drive, editor = gui, gui.editor
     x = editor.add_node("Input", (40, 60), {"shape": [8, 32, 32]})
