@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import dearpygui.dearpygui as dpg
 
+from designer.composite import is_expr
 from designer.gui.theme import ERROR, MUTED
 from designer.params import Param
 from designer.paramtext import to_text
@@ -83,8 +84,12 @@ class Inspector:
                 for param in spec.params:
                     with dpg.table_row():
                         name = dpg.add_text(param.name)
-                        item = self._field(node_id, param)
-                        self.fields[param.name] = (item, widget_kind(param))
+                        raw = data["params"].get(param.name)
+                        if is_expr(raw):  # inside a block: set by the block's own parameters
+                            item = dpg.add_text(f"= {raw['expr']}", color=MUTED)
+                        else:
+                            item = self._field(node_id, param)
+                            self.fields[param.name] = (item, widget_kind(param))
                         for target in (name, item):
                             with dpg.tooltip(parent=target):
                                 dpg.add_text(_describe(param), wrap=360)
@@ -132,6 +137,8 @@ class Inspector:
         values, errors = spec.resolve(data["params"])
         bad = dict(errors)
         for name, (item, kind) in self.fields.items():
+            if is_expr(data["params"].get(name)):
+                continue  # became an expression by undo or a definition edit: shown at rebuild
             value = data["params"][name] if name in bad else values[name]
             shown = value if kind != "text" else to_text(spec.param_index[name], value)
             if name in bad and kind != "text":

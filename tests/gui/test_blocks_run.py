@@ -57,6 +57,10 @@ def test_group_reuse_open_and_run(gui, tmp_path):
     assert editor.scope_names == ("ConvRelu",)
     assert set(app.canvas.ids.node_item) == {"x", "conv", "relu", "y"}
     assert [b for b in app.breadcrumb.shown] == ["chain", "conv_relu (ConvRelu)"]
+    app.select(["conv"])
+    drive.frames(2)
+    assert "out_channels" not in app.inspector.fields  # promoted: shown as "= out_channels"
+    assert "kernel_size" in app.inspector.fields
     drive.screenshot("block_editing")
     drive.key("ctrl+BackSpace")
     assert editor.design is editor.root
