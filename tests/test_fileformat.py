@@ -166,3 +166,19 @@ def test_save_is_atomic(tmp_path, monkeypatch):
 def test_save_into_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(DesignFileError, match="does not exist"):
         designer.save(loads(json.dumps(GOOD)), tmp_path / "nope" / "d.json")
+
+
+def test_declared_parameter_bounds_must_be_numbers():
+    # found by the file fuzzer: a list as a declared minimum used to crash describing the range
+    data = json.loads(json.dumps(GOOD))
+    data["blocks"] = {
+        "B": {
+            "params": [{"name": "width", "type": "int", "default": 4, "min": [[1]]}],
+            "nodes": [{"id": "x", "type": "Input"}, {"id": "y", "type": "Output"}],
+            "edges": [{"from": "x.out", "to": "y.in"}],
+        }
+    }
+    with pytest.raises(
+        DesignFileError, match=r"\$\.blocks\.B\.params\[0\]\.min: expected a number"
+    ):
+        loads(json.dumps(data))
