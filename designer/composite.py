@@ -146,3 +146,44 @@ class CompositeDef:
         if errors:
             raise NestedError(errors)
         return [instance.report.nodes[o].in_shapes[0] for o in self.output_ports]
+
+
+MAX_NESTING = 32  # blocks inside blocks, deepest chain; deeper designs are refused on load
+
+
+def block_uses(blocks: Mapping[str, CompositeDef]) -> dict[str, set[str]]:
+    """For each block of a design, the design's blocks its body instantiates directly."""
+    return {
+        name: {data["type"] for _, data in block.body.graph.nodes(data=True)} & set(blocks)
+        for name, block in blocks.items()
+    }
+
+
+def nesting_problem(blocks: Mapping[str, CompositeDef]) -> tuple[str, str] | None:
+    """(block, message) when blocks contain themselves or nest deeper than MAX_NESTING."""
+    uses = block_uses(blocks)
+    depth: dict[str, int] = {}
+    for start in sorted(uses):
+        path: list[str] = []
+        stack = [(start, iter(sorted(uses[start])))]
+        on_path = {start}
+        path.append(start)
+        while stack:
+            name, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop(), path.pop(), on_path.discard(name)
+                depth[name] = 1 + max((depth[c] for c in uses[name]), default=0)
+                if depth[name] > MAX_NESTING:
+                    return name, (
+                        f"blocks nest {depth[name]} levels deep here, more than {MAX_NESTING}; "
+                        "flatten some of them"
+                    )
+                continue
+            if child in on_path:
+                loop = " -> ".join([*path[path.index(child) :], child])
+                return child, f"block {child} contains itself ({loop}); remove one of these nodes"
+            if child not in depth:
+                stack.append((child, iter(sorted(uses[child])))), path.append(child)
+                on_path.add(child)
+    return None

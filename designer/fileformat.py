@@ -18,16 +18,19 @@ are reported by validation, so that a user can open a broken design and repair i
 
 from __future__ import annotations
 
+import codecs
+import errno
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from designer.composite import IMPLICIT, CompositeDef, is_expr
+from designer.composite import IMPLICIT, CompositeDef, is_expr, nesting_problem
 from designer.expr import ExprError, names_in
-from designer.graph import IDENTIFIER, Design, DesignError
+from designer.graph import IDENTIFIER, Design
 from designer.params import KINDS, Param
 
 FORMAT = "torch-designer"
@@ -98,34 +101,86 @@ def _kind(value: Any) -> str:
 
 def load(path: str | os.PathLike) -> Design:
     """Read a design file."""
+    return loads(read_text(path), str(path))
+
+
+def read_text(path: str | os.PathLike, limit: int = MAX_BYTES) -> str:
+    """A regular file's UTF-8 text, reading at most ``limit`` bytes; every failure is one
+    :class:`DesignFileError` naming the file and the fix."""
     source = str(path)
     try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise DesignFileError(source, "", f"file is {size:,} bytes, more than {MAX_BYTES:,}")
-        text = Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise DesignFileError(source, "", "no such file; check the path") from None
-    except IsADirectoryError:
-        raise DesignFileError(source, "", "is a folder, not a design file") from None
-    except PermissionError:
-        raise DesignFileError(source, "", "permission denied") from None
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise DesignFileError(source, "", "is a folder, not a design file")
+        if not stat.S_ISREG(mode):
+            raise DesignFileError(source, "", "not a regular file (a device, FIFO or socket)")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # replaced since the stat above
+                raise DesignFileError(source, "", "not a regular file (a device, FIFO or socket)")
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise DesignFileError(source, "", _os_problem(exc)) from None
+    if len(data) > limit:
+        raise DesignFileError(source, "", f"file is larger than {limit:,} bytes")
+    if data.startswith(codecs.BOM_UTF8):
+        raise DesignFileError(
+            source, "", "starts with a byte order mark (BOM); save it as UTF-8 without BOM"
+        )
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DesignFileError(source, "", f"not UTF-8 text (byte {exc.start})") from None
-    return loads(text, source)
+
+
+def _os_problem(exc: OSError) -> str:
+    """What an operating-system error means for a file we read."""
+    problems = {
+        errno.ENOENT: "no such file; check the path",
+        errno.EISDIR: "is a folder, not a design file",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.ELOOP: "too many levels of symbolic links (a link loop?); fix the link",
+        errno.ENAMETOOLONG: "the file name is too long",
+        errno.ENOTDIR: "a part of the path is a file, not a folder; check the path",
+        errno.EIO: "input/output error while reading (a failing disk or network share?)",
+    }
+    return problems.get(exc.errno, f"cannot read: {exc.strerror or exc}")
 
 
 def loads(text: str, source: str = "<string>") -> Design:
     """Parse a design from JSON text."""
+    if text.startswith("\ufeff"):
+        raise DesignFileError(
+            source, "", "starts with a byte order mark (BOM); save it as UTF-8 without BOM"
+        )
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise DesignFileError(
             source, f"line {exc.lineno}, column {exc.colno}", f"invalid JSON: {exc.msg}"
         ) from None
+    except _DuplicateKey as exc:
+        raise DesignFileError(
+            source, "", f"key {exc.args[0]!r} appears twice in one object; keep one of them"
+        ) from None
+    except ValueError as exc:  # integers over Python's digit limit
+        raise DesignFileError(source, "", f"invalid JSON: {exc}") from None
     except RecursionError:
         raise DesignFileError(source, "", "JSON nested too deeply") from None
     return design_from_dict(data, source)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return data
 
 
 def design_from_dict(data: Any, source: str = "<data>") -> Design:
@@ -149,8 +204,13 @@ def design_from_dict(data: Any, source: str = "<data>") -> Design:
         version += 1
     design = Design(r.typed(data.get("name", "untitled"), str, "$.name", "a string"))
     design.meta = r.typed(data.get("meta", {}), dict, "$.meta", "an object")
+    # Blocks belong to the design: every body resolves types through the design's one table,
+    # so a block may use any other, whatever the order they are written in.
     for name, block in r.typed(data.get("blocks", {}), dict, "$.blocks", "an object").items():
         design.blocks[name] = composite_from_dict(block, f"$.blocks.{name}", r, name, design.blocks)
+    problem = nesting_problem(design.blocks)
+    if problem:
+        raise r.fail(f"$.blocks.{problem[0]}", problem[1])
     _read_graph(design, data, "$", r, composite=False)
     return design
 
@@ -166,7 +226,7 @@ def composite_from_dict(
         for i, p in enumerate(r.typed(data.get("params", []), list, f"{path}.params", "a list"))
     )
     body = Design(name)
-    body.blocks = dict(known or {})
+    body.blocks = known if known is not None else {}
     _read_graph(body, data, path, r, composite=True)
     allowed = {p.name for p in params} | set(IMPLICIT)
     for node_id in body.node_ids():
@@ -304,17 +364,20 @@ def _read_graph(design: Design, data: dict, path: str, r: _Reader, composite: bo
             if "when" in node
             else None,
         )
+    wired: dict[tuple[str, str], int] = {}  # (node, input port) -> edge index: linear loading
     for i, edge in enumerate(r.typed(data["edges"], list, f"{path}.edges", "a list")):
         where = f"{path}.edges[{i}]"
         r.obj(edge, where, ("from", "to"))
         src, src_port = _endpoint(edge["from"], f"{where}.from", r, design)
         dst, dst_port = _endpoint(edge["to"], f"{where}.to", r, design)
-        if dst_port in design.inputs_of(dst):
-            raise r.fail(where, f"input {dst}.{dst_port} is wired twice; an input takes one wire")
-        try:
-            design.connect(src, src_port, dst, dst_port, replace=False)
-        except DesignError as exc:
-            raise r.fail(where, str(exc)) from None
+        if (dst, dst_port) in wired:
+            raise r.fail(
+                where,
+                f"input {dst}.{dst_port} is wired twice (first at {path}.edges"
+                f"[{wired[dst, dst_port]}]); an input takes one wire",
+            )
+        wired[dst, dst_port] = i
+        design.graph.add_edge(src, dst, key=dst_port, src_port=src_port, dst_port=dst_port)
 
 
 _SCALAR = (int, float, str, bool, type(None))

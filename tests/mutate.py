@@ -36,6 +36,11 @@ HOSTILE_VALUES: list[Any] = [
     "x.out",
     "..",
     "\x00",
+    {"expr": "'x' * 99999 * 99999"},
+    {"expr": "(1,) * 10 ** 9"},
+    {"expr": "'%0999999999d' % 1"},
+    {"expr": "9 ** 9 ** 9"},
+    {"expr": "1 << 10 ** 9"},
 ]
 
 
@@ -67,8 +72,10 @@ def mutate_tree(tree: Any, rng: random.Random) -> Any:
     """One structural mutation of parsed design JSON."""
     tree = copy.deepcopy(tree)
     path = rng.choice(_paths(tree))
-    kind = rng.randrange(8)
+    kind = rng.randrange(9)
     target = _get(tree, path)
+    if kind == 8 and isinstance(tree, dict) and isinstance(tree.get("blocks"), dict):
+        return _block_loop(tree, rng)
     if kind == 0:
         return _set(tree, path, copy.deepcopy(rng.choice(HOSTILE_VALUES)))
     if kind == 1 and path:
@@ -108,14 +115,33 @@ def mutate_tree(tree: Any, rng: random.Random) -> Any:
     return _set(tree, path, copy.deepcopy(rng.choice(HOSTILE_VALUES)))
 
 
+def _block_loop(tree: dict, rng: random.Random) -> dict:
+    """Make a block's inner node use a block of the file (itself included): loops and nesting."""
+    blocks = [b for b in tree["blocks"].values() if isinstance(b, dict) and b.get("nodes")]
+    if blocks:
+        nodes = [n for n in rng.choice(blocks)["nodes"] if isinstance(n, dict)]
+        if nodes:
+            rng.choice(nodes)["type"] = rng.choice(list(tree["blocks"]))
+    return tree
+
+
 def mutate_text(text: str, rng: random.Random) -> str:
-    """One textual mutation: truncation, a flipped character, or a spliced fragment."""
-    kind = rng.randrange(3)
+    """One textual mutation: truncation, a flipped character, a spliced fragment, a byte order
+    mark, a duplicated key or an integer literal of thousands of digits."""
+    kind = rng.randrange(6)
     cut = rng.randrange(len(text))
     if kind == 0:
         return text[:cut]
     if kind == 1:
         return text[:cut] + chr(rng.randrange(0x20, 0x2FFF)) + text[cut + 1 :]
+    if kind == 3:
+        return "\ufeff" + text
+    if kind == 4:
+        brace = text.find("{", cut)
+        return text if brace < 0 else text[: brace + 1] + '"name": "dup", ' + text[brace + 1 :]
+    if kind == 5:
+        digit = next((i for i in range(cut, len(text)) if text[i].isdigit()), -1)
+        return text if digit < 0 else text[:digit] + "7" * 5000 + text[digit:]
     other = rng.randrange(len(text))
     return text[:cut] + text[other : other + rng.randrange(1, 200)] + text[cut:]
 

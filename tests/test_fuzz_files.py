@@ -10,6 +10,7 @@ import time
 import pytest
 from common import EXAMPLES, ROOT
 from mutate import mutated_files
+from nested_blocks import nested_file
 
 import designer
 from designer.fileformat import DesignFileError, loads
@@ -18,7 +19,10 @@ COUNT = int(os.environ.get("DESIGNER_FILES", "400"))
 
 
 def seed_text(name: str) -> str:
-    """An example file; ``unet+blocks`` carries the library's composite blocks inline."""
+    """An example file; ``unet+blocks`` carries the library's composite blocks inline, ``nested``
+    three levels of blocks, each using one whose name sorts after its own."""
+    if name == "nested":
+        return nested_file(["Aaa", "Mmm", "Zzz"], [True, False, True], 4)
     if name != "unet+blocks":
         return (EXAMPLES / name).read_text()
     data = json.loads((EXAMPLES / "unet.json").read_text())
@@ -26,7 +30,9 @@ def seed_text(name: str) -> str:
     return json.dumps(data, indent=1)
 
 
-@pytest.mark.parametrize("name", ["unet.json", "resnet.json", "two_branch.json", "unet+blocks"])
+@pytest.mark.parametrize(
+    "name", ["unet.json", "resnet.json", "two_branch.json", "unet+blocks", "nested"]
+)
 def test_mutated_files_fail_cleanly(name):
     text = seed_text(name)
     outcomes = {"error": 0, "valid": 0, "invalid": 0}
