@@ -3,6 +3,7 @@ keys, huge literals and huge fan-in. Each ends in one clear error (exit 2 from t
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from common import EXAMPLES
+from nested_blocks import nested_file
 
 from designer.fileformat import MAX_BYTES, DesignFileError, load, loads, read_text
 
@@ -133,3 +135,38 @@ def _link_loop(tmp: Path) -> str:
 def _through_file(tmp: Path) -> str:
     (tmp / "plain").write_text("x")
     return str(tmp / "plain" / "design.json")
+
+
+def test_input_output_error_is_named(tmp_path, monkeypatch):
+    path = tmp_path / "d.json"
+    path.write_text(UNET.read_text())
+
+    def failing_open(*args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "open", failing_open)
+    with pytest.raises(DesignFileError, match="input/output error while reading"):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda tmp: _link_loop(tmp),
+        lambda tmp: str(tmp / ("n" * 300 + ".json")),
+        lambda tmp: _through_file(tmp),
+        lambda tmp: _deep_blocks(tmp),
+    ],
+    ids=["link-loop", "long-name", "through", "deep-blocks"],
+)
+def test_cli_exits_2_with_one_line(tmp_path, make):
+    result = cli_check(make(tmp_path))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "internal error" not in lines[0], result.stderr
+
+
+def _deep_blocks(tmp: Path) -> str:
+    path = tmp / "deep.json"
+    path.write_text(nested_file([f"B{i}" for i in range(160)], [False] * 160, 2))
+    return str(path)
