@@ -6,6 +6,11 @@ why and what to do instead, leaving the design untouched. After every change, li
 :class:`Change` naming the nodes it touched, and :attr:`Editor.report` is the design's validation
 report (computed incrementally: only nodes whose type, parameters or input shapes changed are
 inferred again).
+
+Nothing an editor makes fails to load: a command is also refused when its result could not be
+saved and opened again (a block that would contain itself or nest too deep, an open block left
+without an Input or an Output, a position or value no file holds), and a paste adapts what the
+shown design cannot hold (expressions reading names it lacks become their values).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from typing import Any
 
 from designer import layout
 from designer.blocks import REGISTRY, BlockSpec, UnknownBlockError
-from designer.composite import CompositeDef
+from designer.composite import IMPLICIT, CompositeDef, block_uses, is_expr, nesting_problem
+from designer.expr import ExprError, names_in
 from designer.fileformat import load, save
 from designer.graph import Design, DesignError
 from designer.grouping import group, ungroup
@@ -45,6 +51,8 @@ from designer.recovery import Autosaver, Recovered
 from designer.validate import Analyzer, Report
 
 PASTE_OFFSET = (40.0, 40.0)  # where a pasted or duplicated copy lands relative to its original
+MAX_POS = 1e8  # canvas positions a command accepts (files hold less than 1e9)
+MAX_INT = 10**18  # integer parameter values a command accepts (files hold them as text)
 
 
 class EditRefused(DesignError):
@@ -79,6 +87,7 @@ class Fragment:
 
     nodes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     wires: list[tuple[str, str, str, str]] = field(default_factory=list)
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)  # expressions, evaluated
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -172,8 +181,8 @@ class Editor:
         attrs = {
             "type": block_type,
             "params": values,
-            "label": label if label is not None else node_id,
-            "pos": (float(pos[0]), float(pos[1])),
+            "label": self._label(node_id, label) if label is not None else node_id,
+            "pos": _pos(pos),
         }
         with self._transaction(f"Add {block_type}"):
             self._do(NodeAdded(node_id, attrs))
@@ -227,8 +236,8 @@ class Editor:
     def reset_param(self, node_id: str, name: str) -> None:
         """Drop an explicit value so the parameter takes its default."""
         data = self._need(node_id)
-        self._param(node_id, name)
         if name not in data["params"]:
+            self._param(node_id, name)
             return
         params = {k: v for k, v in data["params"].items() if k != name}
         with self._transaction(f"Reset {node_id}.{name}"):
@@ -238,7 +247,7 @@ class Editor:
         """Move several nodes at once, as one undo step (a drag)."""
         changed = {}
         for node_id, pos in positions.items():
-            new = (float(pos[0]), float(pos[1]))
+            new = _pos(pos)
             if self._need(node_id)["pos"] != new:
                 changed[node_id] = new
         if not changed:
@@ -266,14 +275,23 @@ class Editor:
     def rename(self, node_id: str, label: str) -> None:
         """Change the label shown on the canvas (and used for generated names)."""
         self._need(node_id)
+        label = self._label(node_id, label)
+        if self.design.node(node_id)["label"] != label:
+            with self._transaction(f"Rename {node_id}"):
+                self._set(node_id, "label", label)
+
+    @staticmethod
+    def _label(node_id: str, label: str) -> str:
         label = label.strip()
         if not label:
             raise EditRefused(f"{node_id}: a label cannot be empty", "type a short name")
         if len(label) > 64:
             raise EditRefused(f"{node_id}: a label has at most 64 characters", "shorten it")
-        if self.design.node(node_id)["label"] != label:
-            with self._transaction(f"Rename {node_id}"):
-                self._set(node_id, "label", label)
+        try:
+            label.encode("utf-8")
+        except UnicodeEncodeError:
+            raise EditRefused(f"{node_id}: the label is not valid text", "retype it") from None
+        return label
 
     def copy(self, nodes: Iterable[str]) -> int:
         """Copy nodes and the wires among them to the clipboard; returns how many."""
@@ -469,15 +487,48 @@ class Editor:
             design = self.root.blocks[name].body
         self._show_scope(scope)
 
+    def _settle(self, step: Transaction) -> None:
+        """End a command: store the open block's definition; refuse what no file could hold."""
+        if self.scope:
+            self._check_body()
+            self._store_definition()
+        if any(isinstance(op, BlocksSet) for op in step.ops):
+            problem = nesting_problem(self.root.blocks)
+            if problem is not None:
+                raise _nesting_refused(step.label, problem[1])
+
+    def _check_body(self) -> None:
+        """The open block keeps an Input and an Output, and its conditional nodes one input."""
+        name = self.scope[-1][1]
+        for kind, port in (("Input", "input"), ("Output", "output")):
+            if not self.design.nodes_of_type(kind):
+                raise EditRefused(
+                    f"block {name} needs at least one {kind} node (its {port} port)",
+                    f"add another {kind} first",
+                )
+        for node_id, data in self.design.graph.nodes(data=True):
+            if "when" in data and len(self.design.inputs_of(node_id)) != 1:
+                raise EditRefused(
+                    f"`{node_id}` is used only when {data['when']} and needs exactly one input "
+                    "wire",
+                    f"wire one input into {node_id}, or delete it",
+                )
+
     def _store_definition(self) -> None:
-        """Replace the open block's definition by one with the edited body (every instance)."""
+        """Replace the open block's definition by one with the edited body (every instance).
+
+        Blocks using it, directly or not, are replaced by fresh copies too: their memoised
+        instances were computed with the old definition.
+        """
         name = self.scope[-1][1]
         old = self.root.blocks[name]
         body = Design(old.name)
         body.graph = copy.deepcopy(self.design.graph)
         body.blocks = self.root.blocks
-        new = CompositeDef(name, body, old.params, old.category, old.doc)
-        self._do(BlocksSet(dict(self.root.blocks), {**self.root.blocks, name: new}))
+        blocks = {**self.root.blocks, name: _redefined(old, body)}
+        for user in _users(blocks, name):
+            blocks[user] = _redefined(blocks[user], blocks[user].body)
+        self._do(BlocksSet(dict(self.root.blocks), blocks))
 
     def _inner(self) -> Report:
         """The open block's body as its (first) instance sees it: shapes and resolved values."""
@@ -512,8 +563,8 @@ class Editor:
         step = self._current = Transaction(label, scope=self.scope_names)
         try:
             yield step
-            if step.ops and self.scope:
-                self._store_definition()
+            if step.ops:
+                self._settle(step)
         except BaseException:
             step.undo(self.design)
             raise
@@ -552,6 +603,8 @@ class Editor:
         self._do(NodeRemoved(node_id, attrs))
 
     def _changed(self, step: Transaction) -> None:
+        if any(isinstance(op, BlocksSet) for op in step.ops):
+            self._analyzer = Analyzer()  # its memo holds ids of block specs now gone
         self._report = None
         self.version += 1
         nodes = step.affected() | self._instances_of(step)
@@ -574,10 +627,41 @@ class Editor:
     def _fragment(self, nodes: Iterable[str]) -> Fragment:
         chosen = [n for n in dict.fromkeys(nodes) if n in self.design]
         inside = set(chosen)
+        values = {}
+        for n in chosen:  # what expressions evaluate to here, for a paste where they cannot
+            exprs = [k for k, v in self.design.node(n)["params"].items() if is_expr(v)]
+            info = self.report.nodes.get(n) if exprs else None
+            if info is not None:
+                values[n] = {k: info.values[k] for k in exprs if k in info.values}
         return Fragment(
             [(n, copy.deepcopy(dict(self.design.node(n)))) for n in chosen],
             [w for w in self.design.edges() if w[0] in inside and w[2] in inside],
+            values,
         )
+
+    def _fit(self, node_id: str, attrs: dict[str, Any], fragment: Fragment) -> dict[str, Any]:
+        """A copied node as the shown design can hold it: expressions reading names it lacks
+        become their values where known (else defaults), and a condition stays only with
+        its names and its one input wire."""
+        names = self._expr_names()
+        values = fragment.values.get(node_id, {})
+        params = {}
+        for key, value in attrs["params"].items():
+            if not is_expr(value) or _reads_only(value["expr"], names):
+                params[key] = value
+            elif key in values:
+                params[key] = copy.deepcopy(values[key])
+        fitted = {**attrs, "params": params}
+        wired = sum(w[2] == node_id for w in fragment.wires)
+        if "when" in fitted and (wired != 1 or not _reads_only(fitted["when"], names)):
+            del fitted["when"]
+        return fitted
+
+    def _expr_names(self) -> set[str]:
+        """The names an expression may read here: none at the top level."""
+        if not self.scope:
+            return set()
+        return {p.name for p in self.root.blocks[self.scope[-1][1]].params} | set(IMPLICIT)
 
     def _insert(self, fragment: Fragment, at: tuple[float, float] | None, verb: str) -> list[str]:
         if not fragment.nodes:
@@ -589,8 +673,8 @@ class Editor:
         with self._transaction(f"{verb} {len(fragment)} node{'s' * (len(fragment) != 1)}"):
             for old_id, attrs in fragment.nodes:
                 new_id = fresh[old_id] = self.design.new_id(re.sub(r"_\d+$", "", old_id))
-                moved = copy.deepcopy(attrs)
-                moved["pos"] = (attrs["pos"][0] + dx, attrs["pos"][1] + dy)
+                moved = copy.deepcopy(self._fit(old_id, attrs, fragment))
+                moved["pos"] = _pos((attrs["pos"][0] + dx, attrs["pos"][1] + dy), 1e9 - 1)
                 if attrs["label"] == old_id:
                     moved["label"] = new_id
                 self._do(NodeAdded(new_id, moved))
@@ -626,9 +710,63 @@ class Editor:
             known = ", ".join(spec.param_index) or "none"
             raise EditRefused(f"{spec.name} has no parameter {name!r}", f"known: {known}")
         try:
-            return param.coerce(value)
+            clean = param.coerce(value)
         except ParamError as exc:
             raise EditRefused(f"{where}: {exc.message}", exc.hint) from None
+        if any(isinstance(v, int) and abs(v) >= MAX_INT for v in _flat(clean)):
+            raise EditRefused(f"{where}: {name} is too large", f"give less than {MAX_INT:.0e}")
+        return clean
+
+
+def _pos(pos: tuple[float, float], limit: float = MAX_POS) -> tuple[float, float]:
+    """A canvas position as files hold it (2 decimals), refused when off any canvas they hold."""
+    x, y = float(pos[0]), float(pos[1])
+    if not (abs(x) <= limit and abs(y) <= limit):  # NaN fails too
+        raise EditRefused(f"position ({x:g}, {y:g}) is off the canvas", "place it nearer")
+    return round(x, 2), round(y, 2)
+
+
+def _flat(value: Any) -> tuple:
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+def _reads_only(text: str, names: set[str]) -> bool:
+    """True when an expression parses and reads nothing but ``names``."""
+    try:
+        return names_in(text) <= names
+    except ExprError:
+        return False
+
+
+def _nesting_refused(label: str, problem: str) -> EditRefused:
+    """The loader's nesting problem, said of an edit that would cause it."""
+    what = problem.split(";")[0]
+    if "contains itself" in what:
+        what = what.replace(" contains", " would contain", 1)
+        return EditRefused(
+            f"{label}: {what}", "a block cannot contain itself, directly or through other blocks"
+        )
+    what = what.replace("blocks nest", "blocks would nest", 1)
+    return EditRefused(f"{label}: {what}", "flatten some of them first")
+
+
+def _redefined(block: CompositeDef, body: Design) -> CompositeDef:
+    """A new definition (with empty memos) of ``block`` with this body."""
+    return CompositeDef(block.name, body, block.params, block.category, block.doc)
+
+
+def _users(blocks: Mapping[str, CompositeDef], name: str) -> set[str]:
+    """The blocks that use block ``name``, directly or through others."""
+    uses = block_uses(blocks)
+    found: set[str] = set()
+    todo = [name]
+    while todo:
+        used = todo.pop()
+        for user, inner in uses.items():
+            if used in inner and user not in found and user != name:
+                found.add(user)
+                todo.append(user)
+    return found
 
 
 def block_types(design: Design | None = None) -> list[BlockSpec]:

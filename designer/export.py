@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import stat
 import time
 import warnings
 from collections import Counter
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from designer.atomicfile import atomic_write, target_status
 from designer.dynamic_axes import (
     AxisError,
     dynamic_axes,
@@ -39,7 +41,7 @@ from designer.dynamic_axes import (
     trace_shapes,
     varied_shapes,
 )
-from designer.fileformat import DesignFileError, atomic_write, dumps, load
+from designer.fileformat import DesignFileError, dumps, load
 from designer.graph import Design
 from designer.onnx_graph import op_counts, sanitize, tidy, unique_names
 from designer.parity import DEFAULT_TOLERANCE, Parity, VerificationError, check, compare, session
@@ -124,6 +126,7 @@ def export_onnx(
         sizes = [shapes, varied_shapes(design, shapes, axes)] if axes and verify else [shapes]
     except AxisError as exc:
         raise ExportError(str(exc), exc.status) from None
+    check_memory(design, sizes, verify)
     model, loaded = _live_model(design, shapes, weights)
     result, payload = _export(design, model, shapes, axes, opset, seed, target)
     result.weights = loaded
@@ -227,6 +230,26 @@ def random_inputs(shapes: Mapping[str, tuple[int, ...]], seed: int) -> dict[str,
 
 
 # -- model and export ---------------------------------------------------------------------------
+
+
+def check_memory(
+    design: Design, sizes: Sequence[Mapping[str, tuple[int, ...]]], verify: bool = True
+) -> None:
+    """Refuse, before anything is built, a model too large for one ONNX file (protobuf's 2 GiB)
+    or for this machine's free memory (:func:`designer.memory.export_estimate`)."""
+    from designer.memory import available_bytes, export_estimate, shortfall, too_large_for_onnx
+
+    reports = [validate(design, dict(shapes)) for shapes in sizes]
+    problem = too_large_for_onnx(reports[0])
+    if problem is not None:
+        raise ExportError(problem)
+    need = max((export_estimate(design, r, verify) for r in reports), key=lambda e: e.total)
+    problem = shortfall(need, available_bytes(), "this machine")
+    if problem is not None:
+        raise ExportError(
+            f"not enough memory to export: {problem}; nothing was built "
+            "(a smaller --input-shape, or --no-verify, needs less)"
+        )
 
 
 def _live_model(
@@ -366,11 +389,21 @@ def _verify(result, payload, model, sizes, tolerance, seed) -> None:
 
 
 def writable_target(path: str | os.PathLike) -> Path:
-    """The output path, if it can be written: checked before any slow work (exit status 2)."""
+    """The output path, if it can be written: checked before any slow work (exit status 2).
+
+    A symlink is checked where it points; a device such as /dev/null needs only write access."""
     target = Path(path)
-    folder = target.parent
-    if target.is_dir():
+    try:
+        info = target_status(target)
+    except DesignFileError as exc:
+        raise ExportError(str(exc), 2) from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
         raise ExportError(f"{str(target)!r} is a folder; give a file name such as model.onnx", 2)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        if not os.access(target, os.W_OK):
+            raise ExportError(f"cannot write {str(target)!r}: no permission to write it", 2)
+        return target
+    folder = Path(os.path.realpath(target)).parent
     if not folder.is_dir():
         raise ExportError(
             f"cannot write {str(target)!r}: folder {str(folder)!r} does not exist; create it first",
@@ -390,8 +423,9 @@ def _write(target: Path, payload: bytes) -> None:
     except DesignFileError as exc:
         raise ExportError(str(exc), 2) from None
     except PermissionError:
+        folder = Path(os.path.realpath(target)).parent
         raise ExportError(
-            f"cannot write {str(target)!r}: permission denied in folder {str(target.parent)!r}", 2
+            f"cannot write {str(target)!r}: permission denied in folder {str(folder)!r}", 2
         ) from None
     except OSError as exc:
         raise ExportError(

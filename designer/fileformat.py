@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import codecs
 import errno
+import hashlib
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from designer.atomicfile import atomic_write  # re-exported: older imports use it
 from designer.composite import IMPLICIT, CompositeDef, is_expr, nesting_problem
 from designer.expr import ExprError, names_in
 from designer.graph import IDENTIFIER, Design
@@ -454,7 +454,8 @@ def _graph_to_dict(design: Design) -> dict[str, Any]:
 
 
 def _num(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else round(value, 2)
+    rounded = round(float(value), 2)  # round first, so that saving again gives the same text
+    return int(rounded) if rounded.is_integer() else rounded
 
 
 def _jsonable(value: Any) -> Any:
@@ -465,6 +466,21 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def model_fingerprint(design: Design) -> str:
+    """SHA-256 of what builds the model: the design without canvas positions (moving a node keeps
+    its weights; labels stay in, since they name the weights)."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        return {k: strip(v) for k, v in value.items() if not (k == "pos" and "type" in value)}
+
+    text = json.dumps(strip(design_to_dict(design)), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def dumps(design: Design) -> str:
     return json.dumps(design_to_dict(design), indent=2, ensure_ascii=False) + "\n"
 
@@ -472,25 +488,3 @@ def dumps(design: Design) -> str:
 def save(design: Design, path: str | os.PathLike) -> None:
     """Write atomically: a temporary file in the same folder, flushed, renamed over ``path``."""
     atomic_write(path, dumps(design).encode("utf-8"))
-
-
-def atomic_write(path: str | os.PathLike, payload: bytes) -> None:
-    """Replace ``path`` with ``payload`` so that a crash leaves either the old or the new file."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise DesignFileError(
-            str(path), "", f"folder {str(folder)!r} does not exist; create it first"
-        )
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o777)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -3,7 +3,9 @@
 User text (labels, block names) becomes a Python identifier here and nowhere else: ASCII letters,
 digits and ``_`` only, never a keyword, a builtin, a name the generated module itself uses
 (``torch``, ``nn``, ``F``, helpers, classes) or an attribute ``nn.Module`` already has (``eval``,
-``training``, ...). Clashes get ``_1``, ``_2``, ... as ``torch.fx`` does.
+``training``, ...), and never one starting with ``__`` (inside a class body the compiler mangles
+``__width`` and gives ``__class__`` a meaning of its own): those lose their leading underscores
+(``__class__`` becomes ``class__``). Clashes get ``_1``, ``_2``, ... as ``torch.fx`` does.
 """
 
 from __future__ import annotations
@@ -55,7 +57,11 @@ class Namespace:
 
     def take(self, wanted: str, fallback: str = "x") -> str:
         """A fresh identifier close to ``wanted`` (already cleaned by the caller or not)."""
-        base = re.sub(r"[^A-Za-z0-9_]", "_", wanted)[:_MAX] or fallback
+        base = re.sub(r"[^A-Za-z0-9_]", "_", wanted)[:_MAX]
+        # ``__x`` is mangled and ``__class__`` special in a class body; ``_`` would number ``__1``
+        if base.startswith("__") or not base.strip("_"):
+            base = base.lstrip("_")
+        base = base or fallback
         if base[0].isdigit():
             base = f"{fallback}_{base}"
         name, i = base, 1

@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from designer.fileformat import DesignFileError, atomic_write, design_from_dict, design_to_dict
+from designer.atomicfile import alive, atomic_write
+from designer.fileformat import DesignFileError, design_from_dict, design_to_dict
 from designer.graph import Design
 
 FORMAT = "torch-designer-recovery"
@@ -93,7 +94,7 @@ def orphans(folder: Path | None = None) -> list[Recovered]:
     found = []
     for file in folder.glob("recovery-*.json"):
         pid = file.stem.removeprefix("recovery-")
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and alive(int(pid)):
             continue
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
@@ -103,16 +104,3 @@ def orphans(folder: Path | None = None) -> list[Recovered]:
         except (OSError, ValueError, KeyError, TypeError, DesignFileError):
             continue
     return sorted(found, key=lambda r: r.saved_at, reverse=True)
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process with this id exists (ours always does)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

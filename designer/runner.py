@@ -6,84 +6,49 @@ synchronisation around timings).
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from designer import memory
 from designer.graph import Design
+from designer.memory import Estimate, estimate, human_bytes, shortfall
 from designer.validate import Report
 
-GiB = 1024**3
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """Bytes a forward pass with every node's output kept (a capture) needs, at most."""
-
-    parameters: int
-    activations: int
-
-    @property
-    def total(self) -> int:
-        return self.parameters + self.activations
-
-
-def _numel(shape) -> int:
-    count = 1
-    for d in shape:
-        count *= 1 if d is None else d
-    return count
-
-
-def _activation_elements(design: Design, report: Report) -> int:
-    """Elements of every node output, composite inner nodes included."""
-    total = 0
-    for node_id in report.order:
-        info = report.nodes.get(node_id)
-        if info is None:
-            continue
-        spec = design.spec(info.block)
-        if spec.composite is not None:
-            instance = spec.composite.instantiate(info.values, list(info.in_shapes))
-            total += _activation_elements(instance.body, instance.report)
-        total += sum(_numel(s) for s in info.out_shapes)
-    return total
-
-
-def estimate(design: Design, report: Report, amp: bool = False) -> Estimate:
-    """Parameters in fp32 plus all activations (fp16/bf16 under ``amp``), from the Report alone."""
-    return Estimate(
-        4 * report.total_params, (2 if amp else 4) * _activation_elements(design, report)
-    )
+__all__ = [
+    "Estimate",
+    "TimedCapture",
+    "available_memory",
+    "benchmark",
+    "estimate",
+    "human_bytes",
+    "peak_memory",
+    "profile_nodes",
+    "run_problem",
+    "synchronizer",
+]
 
 
 def available_memory(device: torch.device) -> int:
-    """Free bytes on ``device`` (the CPU: MemAvailable, or free physical pages)."""
+    """Free bytes on ``device`` (the CPU: MemAvailable, capped by the cgroup's room)."""
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return int(free)
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return memory.available_bytes()  # looked up at call time (tests replace it)
 
 
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
+def run_problem(
+    design: Design, report: Report, device: torch.device, *, capture: bool = True, amp: bool = False
+) -> str | None:
+    """Why a forward pass of ``design`` would not fit on ``device`` (None when it fits).
+
+    Nothing is allocated: the estimate comes from the report (:mod:`designer.memory`)."""
+    need = estimate(design, report, capture=capture, amp=amp)
+    return shortfall(need, available_memory(device), str(device))
 
 
 def synchronizer(device: torch.device) -> Callable[[], None]:
@@ -113,9 +78,11 @@ class TimedCapture(dict):
 def profile_nodes(
     model, inputs: tuple, sync: Callable[[], None], repeats: int = 3
 ) -> dict[str, tuple[float, Any]]:
-    """Median seconds and output per top-level node (a block's inner nodes summed into it)."""
+    """Median seconds and output shape per top-level node (a block's inner nodes summed into it).
+
+    Only shapes are kept: each capture is dropped before the next run starts."""
     runs: list[dict[str, float]] = []
-    captured: dict[str, Any] = {}
+    shapes: dict[str, Any] = {}
     for _ in range(repeats):
         capture = TimedCapture(sync)
         model.forward_capture(*inputs, into=capture)
@@ -124,8 +91,16 @@ def profile_nodes(
             top = key.split("/")[0]
             totals[top] = totals.get(top, 0.0) + seconds
         runs.append(totals)
-        captured = {k: v for k, v in capture.items() if "/" not in k}
-    return {k: (statistics.median(r[k] for r in runs), captured[k]) for k in captured}
+        shapes = {k: _shape_of(v) for k, v in capture.items() if "/" not in k}
+        del capture
+    return {k: (statistics.median(r[k] for r in runs), shapes[k]) for k in shapes}
+
+
+def _shape_of(value: Any) -> Any:
+    """A tensor's shape as a tuple; a tuple of tensors as a tuple of shapes."""
+    if isinstance(value, (tuple, list)):
+        return tuple(_shape_of(v) for v in value)
+    return tuple(value.shape) if hasattr(value, "shape") else None
 
 
 def benchmark(

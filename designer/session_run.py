@@ -97,11 +97,11 @@ class ModelCache:
 
     def get(self, design: Design, device: str) -> tuple[Any, bool]:
         """The model for ``design`` on ``device`` and whether it was reused (same weights)."""
-        from designer.export import design_hash
+        from designer.fileformat import model_fingerprint
         from designer.live import build, resolve_device
 
         target = str(resolve_device(device))
-        key = (design_hash(design), target)
+        key = (model_fingerprint(design), target)
         if key == self.key and self.model is not None:
             return self.model, True
         self.model = None  # free the old one first (GPU memory)
@@ -113,22 +113,30 @@ class ModelCache:
         """Write the current weights as ``.safetensors`` or a ``torch.save`` state dict."""
         if self.model is None:
             raise RunFailed("run the design once before saving its weights")
+        from designer.atomicfile import atomic_write
+
         target = Path(path)
         state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
         if target.suffix == ".safetensors":
-            from safetensors.torch import save_file
+            from safetensors.torch import save
 
-            save_file(state, str(target))
+            payload = save(state)
         else:
+            import io
+
             import torch
 
-            torch.save(state, target)
+            buffer = io.BytesIO()
+            torch.save(state, buffer)
+            payload = buffer.getvalue()
+        atomic_write(target, payload)
         return target
 
     def load(self, design: Design, device: str, path: str | os.PathLike) -> int:
         """Load a weights file into the design's model (built if needed); returns tensor count."""
         from designer.weights import WeightsError, load_weights
 
+        check_memory(self, design, device)  # the model is built to be run
         model, _ = self.get(design, device)
         try:
             return load_weights(model, path)
@@ -174,6 +182,8 @@ def run_design(
     from designer.runner import TimedCapture, synchronizer
 
     try:
+        progress("checking memory")
+        check_memory(cache, design, device)
         progress("building the model")
         model, reused = cache.get(design, device)
     except (PlanError, ValueError) as exc:
@@ -208,6 +218,40 @@ def run_design(
         )
         result.rows.append(row)
     return result
+
+
+def check_memory(cache: ModelCache, design: Design, device: str) -> None:
+    """Refuse, before anything is allocated, a run that would not fit (:class:`RunFailed`).
+
+    The estimate keeps every node's output (previews); on a GPU those outputs are also copied to
+    the CPU. A cached model of the same design is already in memory, its weights not counted."""
+    from dataclasses import replace
+
+    from designer import memory
+    from designer.fileformat import model_fingerprint
+    from designer.live import resolve_device
+    from designer.memory import Estimate, estimate, shortfall
+    from designer.runner import available_memory
+    from designer.validate import validate
+
+    report = validate(design)
+    if not report.ok:
+        return  # building the model reports the issues
+    target = resolve_device(device)
+    need = estimate(design, report, capture=True)
+    if cache.model is not None and cache.key == (model_fingerprint(design), str(target)):
+        need = replace(need, parameters=0)
+    problem = shortfall(need, available_memory(target), str(target))
+    if problem is None and target.type == "cuda":
+        copies = Estimate(0, inputs=need.inputs, activations=need.activations)
+        problem = shortfall(
+            copies, memory.available_bytes(), "the CPU (outputs copied for previews)"
+        )
+    if problem is not None:
+        raise RunFailed(
+            f"not enough memory to run: {problem}; nothing was allocated: make the input "
+            "smaller or the model narrower"
+        )
 
 
 class RunWorker:

@@ -260,6 +260,11 @@ class _Substitute(ast.NodeTransformer):
             return copy.deepcopy(self.env[node.id])
         return node
 
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        """Only the arguments: the function (``max``) is never a parameter, even one so named."""
+        node.args = [self.visit(arg) for arg in node.args]
+        return node
+
 
 Rewrite = Callable[[ast.expr], ast.expr]
 

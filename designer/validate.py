@@ -166,10 +166,10 @@ class Analyzer:
             overrides.get(node_id),
             wires.signature(node_id),
         )
-        memo = self._memo.get(node_id)
-        if memo is None or memo[0] != key:
+        memo = self._memo.get(node_id)  # holds the spec too, so its id cannot be reused meanwhile
+        if memo is None or memo[0] != key or memo[2] is not spec:
             result = _shared(design, wires, spec, node_id, data, in_shapes, overrides, key)
-            memo = self._memo[node_id] = (key, result)
+            memo = self._memo[node_id] = (key, result, spec)
             report.recomputed += 1
         result = memo[1]
         if isinstance(result, NodeInfo):

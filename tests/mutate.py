@@ -117,7 +117,8 @@ def mutate_tree(tree: Any, rng: random.Random) -> Any:
 
 def _block_loop(tree: dict, rng: random.Random) -> dict:
     """Make a block's inner node use a block of the file (itself included): loops and nesting."""
-    blocks = [b for b in tree["blocks"].values() if isinstance(b, dict) and b.get("nodes")]
+    blocks = [b for b in tree["blocks"].values() if isinstance(b, dict)]
+    blocks = [b for b in blocks if isinstance(b.get("nodes"), list) and b["nodes"]]
     if blocks:
         nodes = [n for n in rng.choice(blocks)["nodes"] if isinstance(n, dict)]
         if nodes:

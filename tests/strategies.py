@@ -67,6 +67,47 @@ LOCAL_BLOCKS = {
 }
 
 
+# Names that generated code must never let a design shadow: builtins it or the expressions call,
+# the module's own names, locals of forward, dunders (mangled or special in a class body),
+# nn.Module members and (soft) keywords. Drawn for composite parameters, ids and labels.
+HOSTILE_NAMES = [
+    *("max", "min", "int", "abs", "len", "range", "super", "self", "print", "type", "object"),
+    *("torch", "nn", "F", "pad_to_match", "x", "h", "x1", "ConvUnit", "Random", "match", "case"),
+    *("__class__", "__init__", "__dict__", "__width", "__debug__", "__name__", "__builtins__"),
+    *("forward", "training", "_modules", "_parameters", "state_dict", "to", "cuda", "eval"),
+]
+KEYWORDS = ["class", "None", "True", "lambda", "return", "_", "def"]
+
+
+def hostile_block(names: list[str], labels: list[str]) -> dict:
+    """ConvUnit with hostile parameter names (``names``: out_channels, use_bn, stride, width, an
+    unused one; the first four as expressions read them, next to calls of ``max``, ``int``...),
+    hostile body ids and labels, and bounds instead of CAPS (which go by parameter name)."""
+    out, bn, stride, width, unused = names
+    block = json.loads(json.dumps(LOCAL_BLOCKS["ConvUnit"]))
+    bounds = [(out, 1, 12), (bn, None, None), (stride, 1, 3), (width, 1, 12)]
+    for param, (name, lo, hi) in zip(block["params"], bounds, strict=True):
+        param["name"] = name
+        if lo is not None:
+            param.update(min=lo, max=hi)
+    block["params"].append({"name": unused, "type": "int", "default": 1})
+    ids = dict(zip(("x", "y", "raw"), labels[:3], strict=True))
+    nodes = {n["id"]: n for n in block["nodes"]}
+    nodes["conv"]["params"].update(
+        out_channels={"expr": f"max({width} or {out}, 1)"}, stride={"expr": f"int({stride})"}
+    )
+    nodes["bn"]["when"] = f"{bn} and min({out}, 2) > 0"
+    nodes["proj"]["params"]["out_channels"] = {"expr": f"min(abs({out}), 4096)"}
+    for node, label in zip(block["nodes"], labels[3:] * 7, strict=False):
+        node["label"] = label
+        node["id"] = ids.get(node["id"], node["id"])
+    for edge in block["edges"]:
+        for end in ("from", "to"):
+            node_id, port = edge[end].split(".")
+            edge[end] = f"{ids.get(node_id, node_id)}.{port}"
+    return block
+
+
 CAPS = {  # keep tensors small: (min, max) by parameter name
     "out_channels": (1, 12),
     "out_features": (1, 16),
@@ -92,13 +133,13 @@ def block_names() -> list[str]:
     return [s.name for s in REGISTRY if s.name not in SKIP] + list(LOCAL_BLOCKS)
 
 
-def _empty_design() -> Design:
+def _empty_design(blocks: dict | None = None) -> Design:
     """A design that knows the local blocks and has no nodes yet."""
     data = {
         "format": "torch-designer",
         "version": 1,
         "name": "random",
-        "blocks": LOCAL_BLOCKS,
+        "blocks": LOCAL_BLOCKS if blocks is None else blocks,
         "nodes": [],
         "edges": [],
     }
@@ -145,11 +186,30 @@ def param_value(p: Param) -> st.SearchStrategy:
 
 
 @st.composite
-def designs(draw, max_blocks: int = 8, blocks: list[str] | None = None) -> Design:
-    """A valid random design: one Input, up to ``max_blocks`` blocks, one Output per open end."""
-    names = blocks or block_names()
-    design = _empty_design()
-    design.add_node("Input", {"shape": list(draw(st.sampled_from(STARTS)))}, node_id="x")
+def hostile_blocks(draw) -> dict:
+    """The local blocks, ConvUnit renamed and with hostile parameter names, ids and labels."""
+    unique = st.lists(st.sampled_from(HOSTILE_NAMES), min_size=7, max_size=7, unique=True)
+    names, ids = draw(unique), draw(unique)
+    names[4] = draw(st.sampled_from([*KEYWORDS, *HOSTILE_NAMES]).filter(lambda n: n not in names))
+    labels = draw(st.lists(st.sampled_from([*HOSTILE_NAMES, *KEYWORDS]), min_size=6, max_size=6))
+    block_name = draw(st.sampled_from(["ConvUnit", "Random", "F", "nn", "torch", "Module"]))
+    return {block_name: hostile_block(names[:5], ids[:3] + labels)}
+
+
+@st.composite
+def designs(
+    draw, max_blocks: int = 8, blocks: list[str] | None = None, hostile: bool = False
+) -> Design:
+    """A valid random design: one Input, up to ``max_blocks`` blocks, one Output per open end.
+    ``hostile``: the local block has hostile names (``hostile_blocks``), every node a label from
+    ``HOSTILE_NAMES``."""
+    local = draw(hostile_blocks()) if hostile else LOCAL_BLOCKS
+    names = blocks or [s.name for s in REGISTRY if s.name not in SKIP] + list(local)
+    starts = STARTS
+    if hostile:  # mostly the hostile block, on images
+        names, starts = [*local, *local, "Conv2d", "ReLU", "Add", "Concat", "Upsample"], STARTS[:1]
+    design = _empty_design(local)
+    design.add_node("Input", {"shape": list(draw(st.sampled_from(starts)))}, node_id="x")
     analyzer = Analyzer()
     report = analyzer.run(design)
     tensors = [("x", "out")]
@@ -172,6 +232,9 @@ def designs(draw, max_blocks: int = 8, blocks: list[str] | None = None) -> Desig
     for i, (node_id, port) in enumerate(t for t in tensors if t[0] not in used or t == tensors[-1]):
         design.add_node("Output", node_id=f"out{i}")
         design.connect(node_id, port, f"out{i}", "in")
+    if hostile:
+        for node_id in design.node_ids():
+            design.node(node_id)["label"] = draw(st.sampled_from([*HOSTILE_NAMES, *KEYWORDS]))
     return design
 
 

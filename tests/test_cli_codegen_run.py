@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -40,12 +41,27 @@ def test_codegen_invalid_design_writes_nothing(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_codegen_bad_class_name_or_templates(tmp_path, capsys):
-    assert main(["codegen", UNET, "--class-name", "1x", "-o", str(tmp_path / "a.py")]) == 1
+def test_codegen_bad_class_name_or_templates_are_usage_errors(tmp_path, capsys):
+    assert main(["codegen", UNET, "--class-name", "1x", "-o", str(tmp_path / "a.py")]) == 2
+    assert "'1x' is not a Python class name" in capsys.readouterr().err
     missing = str(tmp_path / "none")
-    assert main(["codegen", UNET, "--templates", missing, "-o", str(tmp_path / "a.py")]) == 1
-    assert "does not exist" in capsys.readouterr().err
+    assert main(["codegen", UNET, "--templates", missing, "-o", str(tmp_path / "a.py")]) == 2
+    assert (
+        capsys.readouterr().err
+        == f"designer codegen: error: --templates {missing!r} is not a folder\n"
+    )
     assert not (tmp_path / "a.py").exists()
+
+
+def test_codegen_writes_through_a_symlink_and_into_a_device(tmp_path, capsys):
+    real = tmp_path / "real.py"
+    real.write_text("old")
+    link = tmp_path / "link.py"
+    link.symlink_to(real)
+    assert main(["codegen", UNET, "-o", str(link)]) == 0
+    assert link.is_symlink() and "class Unet" in real.read_text()
+    assert main(["codegen", UNET, "-o", os.devnull]) == 0
+    assert Path(os.devnull).is_char_device()
 
 
 def test_run_prints_nodes_latency_and_memory(capsys):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
+import json
 import os
 import subprocess
 import sys
@@ -36,6 +38,7 @@ def example(name: str):
 
 
 EXAMPLE_NAMES = sorted(p.stem for p in EXAMPLES.glob("*.json"))
+GOLDEN_NAMES = [n for n in EXAMPLE_NAMES if n != "unet_small"]  # unet's code at another width
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
@@ -71,7 +74,7 @@ def test_unet_file_reads_like_the_seed():
     assert imports == ["import torch", "import torch.nn.functional as F", "from torch import nn"]
 
 
-@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+@pytest.mark.parametrize("name", GOLDEN_NAMES)
 def test_golden(name):
     """``UPDATE_GOLDEN=1 pytest tests/test_codegen.py`` rewrites the golden files."""
     source = generate_code(load(EXAMPLES / f"{name}.json"), class_name=CLASS_NAMES.get(name))
@@ -274,3 +277,90 @@ def test_instances_needing_different_code_get_their_own_class():
     source = assert_equivalent(loads(RESIZE))
     assert "class Resize(nn.Module):" in source and "class Resize_1(nn.Module):" in source
     assert "scale_factor=factor" in source
+
+
+# -- names a design must not be able to shadow (issue 16) ----------------------------------------
+
+SHADOWED = [
+    *("max", "min", "int", "abs", "len", "range", "super", "self", "torch", "nn", "F"),
+    *("x", "h", "x1", "pad_to_match", "Inner", "Outer", "Named", "match", "type", "_"),
+    *("__class__", "__init__", "__width", "__debug__", "__builtins__"),
+    *("forward", "training", "_modules", "state_dict", "to", "cuda", "eval", "parameters"),
+]
+
+
+def _chain(inp: str, nodes: list[dict], label: str | None, port: str) -> dict:
+    """Input ``inp`` -> ``nodes`` -> Output ``out`` in a row, every node labelled ``label``; the
+    blocks ``Inner`` and ``Outer`` read their input port ``port`` (their body Input's id)."""
+    nodes = [{"id": inp, "type": "Input"}, *nodes, {"id": "out", "type": "Output"}]
+    for node in nodes:
+        node.update({"label": label} if label is not None else {})
+    ports = [port if n["type"] in ("Inner", "Outer") else "in" for n in nodes]
+    edges = [
+        {"from": f"{a['id']}.out", "to": f"{b['id']}.{to}"}
+        for a, b, to in zip(nodes, nodes[1:], ports[1:], strict=False)
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
+def named_design(name: str, where: str):
+    """A block ``Inner`` used by a block ``Outer``, both used by the model; ``name`` is a declared
+    parameter of both, read next to calls of ``max``, ``int``... (``where="param"``), or the label
+    of every node and the id of the blocks' Inputs (``where="label"``)."""
+    p, label, inp = (name, None, "x") if where == "param" else ("width", name, name)
+    params = [
+        {"name": p, "type": "int", "default": 4, "min": 1, "max": 8},
+        {"name": "extra", "type": "int", "default": None, "optional": True, "min": 1},
+    ]
+    conv = {"kernel_size": 1, "padding": 0, "stride": {"expr": f"int({p} > 100) + 1"}}
+    inner = [
+        {"id": "c", "type": "Conv2d", "params": {**conv, "out_channels": {"expr": f"max({p}, 2)"}}},
+        {"id": "bn", "type": "BatchNorm2d", "when": f"{p} > 3"},
+        {"id": "r", "type": "ReLU"},
+        {
+            "id": "d",
+            "type": "Conv2d",
+            "params": {**conv, "out_channels": {"expr": f"extra or {p}"}},
+        },
+    ]
+    outer = [
+        {"id": "i", "type": "Inner", "params": {p: {"expr": f"min({p} + 1, abs({p}))"}}},
+        {"id": "e", "type": "Conv2d", "params": {"out_channels": {"expr": p}, "kernel_size": 1}},
+    ]
+    model = [
+        {"id": "a", "type": "Outer", "params": {p: 3}},
+        {"id": "b", "type": "Outer"},
+        {"id": "f", "type": "Inner", "params": {p: 5, "extra": 2}},
+    ]
+    blocks = {
+        "Inner": {"doc": "inner", "params": params, **_chain(inp, inner, label, inp)},
+        "Outer": {"doc": "outer", "params": params[:1], **_chain(inp, outer, label, inp)},
+    }
+    body = _chain("x", model, label, inp)
+    body["nodes"][0]["params"] = {"shape": [2, 6, 6]}
+    data = {"format": "torch-designer", "version": 1, "name": "named", "blocks": blocks, **body}
+    return loads(json.dumps(data))
+
+
+@pytest.mark.parametrize("where", ["param", "label"])
+@pytest.mark.parametrize("name", SHADOWED)
+def test_names_that_would_shadow_generated_code(name, where):
+    """Parameters and labels named like builtins, module names, dunders or nn.Module members:
+    the generated file runs and matches the live model (strict state_dict, equal outputs)."""
+    source = assert_equivalent(named_design(name, where))
+    tree = ast.parse(source)
+    for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+        assert not {a.arg for a in fn.args.args} & {"super", "torch", "nn", "F", "max", "int"}
+        assert not any(a.arg.startswith("__") for a in fn.args.args)
+
+
+@settings(
+    max_examples=FUZZ,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(designs(hostile=True))
+def test_random_design_with_hostile_names_matches_live_model(design):
+    assert_equivalent(design)

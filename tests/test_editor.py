@@ -228,13 +228,21 @@ def test_validation_is_incremental(unet):
 # -- undo / redo of random command sequences --------------------------------------------------
 
 
-def random_command(editor: Editor, rng: random.Random) -> None:
-    """One random command; refusals are part of the game and change nothing."""
+TYPES = ["Conv2d", "ReLU", "Concat", "Down", "Add"]
+MORE_TYPES = ["Input", "Output", "BatchNorm2d", "MaxPool2d", "Flatten", "Linear", "DoubleConv"]
+BLOCK_NAMES = ["Blk", "Inner", "Outer", "B2", "lower", "Conv2d", "Not-a-name"]
+
+
+def random_command(editor: Editor, rng: random.Random, blocks: bool = False) -> None:
+    """One random command; refusals are part of the game and change nothing. With ``blocks``,
+    also the design's own block types, grouping, ungrouping, opening and leaving blocks, cut,
+    undo, redo and values no file can hold."""
     nodes = editor.design.node_ids()
     pick = lambda: rng.choice(nodes)  # noqa: E731
-    action = rng.randrange(11)
+    action = rng.randrange(20 if blocks else 11)
     if action == 0 or not nodes:
-        editor.add_node(rng.choice(["Conv2d", "ReLU", "Concat", "Down", "Add"]), (rng.random(), 0))
+        types = TYPES + (MORE_TYPES + sorted(editor.root.blocks) if blocks else [])
+        editor.add_node(rng.choice(types), (rng.random(), 0))
     elif action == 1:
         src, dst = pick(), pick()
         outs, ins = editor.ports(src).outputs, editor.ports(dst).inputs
@@ -252,7 +260,8 @@ def random_command(editor: Editor, rng: random.Random) -> None:
             value = rng.choice([param.default, 0, 1, 7, -3, True, "same", [2, 2]])
             editor.set_param(node, param.name, value)
     elif action == 4:
-        editor.move({n: (rng.uniform(0, 900), rng.uniform(0, 900)) for n in rng.sample(nodes, 2)})
+        moved = rng.sample(nodes, min(2, len(nodes)))
+        editor.move({n: (rng.uniform(0, 900), rng.uniform(0, 900)) for n in moved})
     elif action == 5:
         editor.delete(nodes=[pick()])
     elif action == 6:
@@ -264,10 +273,55 @@ def random_command(editor: Editor, rng: random.Random) -> None:
         editor.duplicate([pick()])
     elif action == 9:
         editor.auto_layout()
-    else:
+    elif action == 10:
         node = pick()
         if editor.design.node(node)["params"]:
             editor.reset_param(node, rng.choice(sorted(editor.design.node(node)["params"])))
+    else:
+        block_command(editor, rng, action - 11, nodes)
+
+
+def block_command(editor: Editor, rng: random.Random, action: int, nodes: list[str]) -> None:
+    """The commands ``random_command`` adds with ``blocks``: numbered 0 to 8."""
+    inner = [n for n in nodes if editor.design.node(n)["type"] not in ("Input", "Output")]
+    blocks = [n for n in nodes if editor.design.node(n)["type"] in editor.root.blocks]
+    if action <= 1:
+        pool = inner if inner and rng.random() < 0.9 else nodes
+        chosen = rng.sample(pool, rng.randint(1, min(4, len(pool))))
+        params = [(n, p.name) for n in chosen for p in spec_params(editor, n)]
+        promote = rng.sample(params, min(len(params), rng.randrange(3)))
+        name = rng.choice(BLOCK_NAMES) + rng.choice(["", str(rng.randrange(9))])
+        editor.group(chosen, name, promote)
+    elif action == 2:
+        editor.ungroup(rng.choice(blocks if blocks and rng.random() < 0.9 else nodes))
+    elif action == 3 and blocks:
+        editor.enter(rng.choice(blocks))
+    elif action == 4:
+        editor.leave(rng.randrange(len(editor.scope) + 1))
+    elif action == 5:
+        editor.undo() if rng.random() < 0.7 else editor.redo()
+    elif action == 6:
+        chosen = rng.sample(nodes, min(2, len(nodes)))
+        editor.copy(chosen)
+        editor.delete(nodes=chosen)  # cut
+        if rng.random() < 0.5:
+            editor.leave(rng.randrange(len(editor.scope) + 1))
+        editor.paste(at=(rng.uniform(0, 900), 0))
+    elif action == 7:
+        where = rng.choice([1e12, float("nan"), -5e8, 123.456])
+        editor.move({rng.choice(nodes): (where, 0)})
+    else:
+        node = rng.choice(nodes)
+        params = spec_params(editor, node)
+        if params:
+            value = rng.choice([10**30, -1, 2.5, None, "x" * 80, [1, 2, 3, 4]])
+            editor.set_param(node, rng.choice(params).name, value)
+        else:
+            editor.rename(node, rng.choice(["x" * 65, "\ud800", "ok"]))
+
+
+def spec_params(editor: Editor, node: str) -> tuple:
+    return editor.design.spec(editor.design.node(node)["type"]).params
 
 
 @pytest.mark.parametrize("seed", range(6))

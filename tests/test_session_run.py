@@ -114,3 +114,17 @@ def test_fit_square_scales_into_the_texture():
     assert len(out) == 4 * 4 * 4
     assert out[:4] == [1.0, 0.0, 0.0, 1.0] and out[8:12] == [0.0, 1.0, 0.0, 1.0]
     assert out[16 * 2 : 16 * 2 + 4] == [0.0, 0.0, 0.0, 1.0]  # below the image: black
+
+
+def test_moving_a_node_keeps_the_weights_a_new_label_or_parameter_does_not():
+    cache, design = ModelCache(), small()
+    model, _ = cache.get(design, "cpu")
+    moved = design.copy()
+    moved.node("conv")["pos"] = (500.0, -20.0)
+    assert cache.get(moved, "cpu") == (model, True)
+    relabelled = design.copy()
+    relabelled.node("conv")["label"] = "stem"  # labels name the weights
+    assert cache.get(relabelled, "cpu")[1] is False
+    wider = design.copy()
+    wider.node("conv")["params"]["out_channels"] = 8
+    assert cache.get(wider, "cpu")[1] is False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from designer.blocks import REGISTRY
+from designer.cli.common import UsageError
 
 
 def add_parser(sub):
@@ -24,8 +25,7 @@ def run(args) -> int:
 
 def _show(name: str) -> int:
     if name not in REGISTRY:
-        print(f"error: unknown block type {name!r}; `designer blocks` lists them")
-        return 2
+        raise UsageError(f"unknown block type {name!r}; `designer blocks` lists them")
     spec = REGISTRY.get(name)
     inputs = ", ".join(spec.input_ports()) + (", ..." if spec.variadic else "")
     print(f"{spec.name} ({spec.category}): {spec.doc}")

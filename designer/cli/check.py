@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 
+from designer import memory
 from designer.cli.common import add_input_shape, load_and_validate, print_issues, table
 from designer.cost import Cost, costs, human
 from designer.shapes import format_shape
@@ -28,6 +30,7 @@ def run(args) -> int:
     design, report, _ = load_and_validate(args.file, args.input_shape)
     if args.json:
         print(json.dumps({"file": args.file, **report.to_json()}, indent=2))
+        _warn_memory(design, report, sys.stderr)
         return 0 if report.ok else 1
     table_rows = _rows(design, report, args.cost)
     print(table(table_rows, right=(3, 4, 5)))
@@ -42,7 +45,19 @@ def run(args) -> int:
             f"{args.file}: valid, {report.total_params:,} parameters, output {outs} "
             f"(checked in {report.seconds * 1000:.1f} ms)"
         )
+        _warn_memory(design, report, sys.stdout)
     return 0 if report.ok else 1
+
+
+def _warn_memory(design, report, stream) -> None:
+    """A warning line when running the design (as ``designer run`` does) cannot fit in memory."""
+    if not report.ok:
+        return
+    problem = memory.shortfall(
+        memory.estimate(design, report), memory.available_bytes(), "this machine"
+    )
+    if problem:
+        print(f"  warning: not enough memory to run it: {problem}", file=stream)
 
 
 def _rows(design, report, with_cost: bool) -> list[tuple[str, ...]]:

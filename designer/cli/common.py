@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from collections.abc import Sequence
 
-from designer.fileformat import load
+from designer.atomicfile import target_status
+from designer.fileformat import DesignFileError, load
 from designer.graph import Design
 from designer.validate import Report, validate
+
+
+class UsageError(Exception):
+    """A command line that cannot run: one line and exit status 2, before any work."""
+
+    def __init__(self, message: str, prog: str | None = None) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+def interruption(exc: BaseException) -> BaseException | None:
+    """The Ctrl+C or SIGTERM behind ``exc``, when a library turned it into another error."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if not isinstance(exc, Exception):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -22,9 +43,16 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return shape
 
 
+def shape_spec(text: str) -> str:
+    """``[NAME=]N,C,H,W``, checked when the command line is parsed; names are matched later."""
+    parse_shape(text.rpartition("=")[2])
+    return text
+
+
 def add_input_shape(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--input-shape",
+        type=shape_spec,
         metavar="[NAME=]N,C,H,W",
         action="append",
         default=[],
@@ -33,25 +61,53 @@ def add_input_shape(p: argparse.ArgumentParser) -> None:
 
 
 def input_overrides(design: Design, specs: Sequence[str]) -> dict[str, tuple[int, ...]]:
-    """Map ``--input-shape`` values to Input node ids; raises SystemExit(2) with a message."""
+    """Map ``--input-shape`` values to Input node ids; raises :class:`UsageError`."""
     inputs = design.nodes_of_type("Input")
     overrides = {}
     for spec in specs:
         name, _, shape = spec.rpartition("=")
         if not name:
             if len(inputs) != 1:
-                raise SystemExit(
-                    f"error: the design has {len(inputs)} inputs "
+                raise UsageError(
+                    f"the design has {len(inputs)} inputs "
                     f"({', '.join(inputs)}); write --input-shape NAME=N,C,H,W"
                 )
             name = inputs[0]
         if name not in inputs:
-            raise SystemExit(f"error: no Input named {name!r}; inputs: {', '.join(inputs)}")
+            raise UsageError(f"no Input named {name!r}; inputs: {', '.join(inputs)}")
         try:
             overrides[name] = parse_shape(shape)
         except argparse.ArgumentTypeError as exc:
-            raise SystemExit(f"error: --input-shape {exc}") from None
+            raise UsageError(f"--input-shape {exc}") from None
     return overrides
+
+
+def check_output(output: str | None, *inputs: str | None) -> None:
+    """Refuse, before any work, an ``-o`` that is a folder, in a missing folder, or an input."""
+    if not output:
+        return
+    try:
+        target_status(output)
+    except DesignFileError as exc:
+        raise UsageError(f"-o {output!r}: {exc.problem}") from None
+    if os.path.isdir(output) or output.endswith(os.sep):
+        raise UsageError(f"-o {output!r} is a folder; give a file name")
+    folder = os.path.dirname(output) or "."
+    if not os.path.isdir(folder):
+        raise UsageError(f"-o {output!r}: folder {folder!r} does not exist; create it first")
+    for given in inputs:
+        if given and same_file(given, output):
+            raise UsageError(f"-o {output!r} is the input file {given!r}; write to another file")
+
+
+def same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file (through links when both exist)."""
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+        return os.path.realpath(a) == os.path.realpath(b)
+    except (OSError, ValueError):
+        return False
 
 
 def load_and_validate(path: str, shapes: Sequence[str]) -> tuple[Design, Report, dict]:

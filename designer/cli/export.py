@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import traceback
 
-from designer.cli.common import add_input_shape, input_overrides, print_issues
+from designer.cli.common import (
+    add_input_shape,
+    check_output,
+    input_overrides,
+    interruption,
+    print_issues,
+)
 from designer.fileformat import load
 
 AXES = ("batch", "depth", "height", "width", "length")
@@ -25,13 +32,31 @@ def _axes(text: str) -> tuple[str, ...]:
 
 
 def _tolerance(text: str) -> float:
-    """A positive relative error limit."""
+    """A positive, finite relative error limit."""
     try:
         value = float(text)
     except ValueError:
         value = 0.0
-    if not value > 0:
+    if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"{text!r}: give a positive number such as 1e-4")
+    return value
+
+
+def _opset(text: str) -> int:
+    """An opset the exporter writes: 18 up to the newest the installed onnx knows."""
+    import onnx
+
+    from designer.export import MIN_OPSET
+
+    newest = onnx.defs.onnx_opset_version()
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not MIN_OPSET <= value <= newest:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the exporter writes opsets {MIN_OPSET} to {newest}"
+        )
     return value
 
 
@@ -55,7 +80,7 @@ def add_parser(sub):
     )
     p.add_argument("file", help="design file (.json)")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.onnx", help="file to write")
-    p.add_argument("--opset", type=int, metavar="N", help="ONNX opset, 18 or newer")
+    p.add_argument("--opset", type=_opset, metavar="N", help="ONNX opset, 18 or newer")
     add_input_shape(p)
     p.add_argument(
         "--dynamic",
@@ -87,12 +112,14 @@ def add_parser(sub):
 def run(args) -> int:
     from designer.export import ExportError, export_onnx
 
+    check_output(args.output, args.file, args.weights)
     design = load(args.file)
+    shapes = input_overrides(design, args.input_shape)
     try:
         result = export_onnx(
             design,
             args.output,
-            input_shapes=input_overrides(design, args.input_shape),
+            input_shapes=shapes,
             opset=args.opset,
             dynamic=args.dynamic,
             weights=args.weights,
@@ -100,6 +127,9 @@ def run(args) -> int:
             tolerance=args.tolerance,
         )
     except ExportError as exc:
+        stop = interruption(exc)  # torch's exporter wraps a Ctrl+C in its own errors
+        if stop is not None:
+            raise stop from None
         if exc.report is not None:
             print_issues(exc.report, args.file)
             return exc.status

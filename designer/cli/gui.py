@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
 from designer.fileformat import load
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """``1600x1000`` -> (1600, 1000), both positive."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        width = height = 0
+    if width < 1 or height < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a window size like 1600x1000")
+    return width, height
 
 
 def add_parser(sub):
@@ -17,7 +29,11 @@ def add_parser(sub):
     )
     p.add_argument("file", nargs="?", help="design file (.json) to open or create")
     p.add_argument(
-        "--size", default="1600x1000", metavar="WxH", help="window size (default 1600x1000)"
+        "--size",
+        type=window_size,
+        default=(1600, 1000),
+        metavar="WxH",
+        help="window size (default 1600x1000)",
     )
     return p
 
@@ -38,11 +54,7 @@ def run(args) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        width, height = (int(v) for v in args.size.lower().split("x"))
-    except ValueError:
-        print(f"error: --size {args.size!r} is not like 1600x1000", file=sys.stderr)
-        return 2
+    width, height = args.size
     if args.file and os.path.exists(args.file):
         load(args.file)  # an unreadable file is reported here, before any window opens
     from designer.gui.app import main

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import re
 import statistics
 import sys
 from contextlib import nullcontext
@@ -11,19 +13,45 @@ from designer.fileformat import load
 from designer.shapes import format_shape
 from designer.validate import validate
 
+DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def _device(text: str) -> str:
+    if not DEVICE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r}: use auto, cpu, cuda or cuda:N")
+    return text
+
+
+def _count(least: int) -> type:
+    """An argparse type: an integer of at least ``least``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of {least} or more")
+        return value
+
+    return parse
+
 
 def add_parser(sub):
     p = sub.add_parser(
         "run",
         help="run the design on random input: shapes, time per node, memory, latency",
         description="Build the live model and run it on random input. Exit 0 ran, 1 invalid "
-        "design or too large for the device, 2 unreadable file or unavailable device.",
+        "design or too large for the device's free memory, 2 a usage error, an unreadable file "
+        "or an unavailable device.",
     )
     p.add_argument("file", help="design file (.json)")
-    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda[:N]")
+    p.add_argument(
+        "--device", type=_device, default="auto", help="auto (CUDA if available), cpu or cuda[:N]"
+    )
     add_input_shape(p)
-    p.add_argument("--batch", type=int, help="batch size (replaces the first dimension)")
-    p.add_argument("--bench", type=int, default=10, metavar="N", help="timed repetitions")
+    p.add_argument("--batch", type=_count(1), help="batch size (replaces the first dimension)")
+    p.add_argument("--bench", type=_count(0), default=10, metavar="N", help="timed repetitions")
     p.add_argument("--amp", action="store_true", help="automatic mixed precision")
     p.add_argument("--channels-last", action="store_true", help="channels-last memory format")
     p.add_argument("--compile", action="store_true", help="torch.compile the model first")
@@ -39,37 +67,32 @@ def _shapes(design, args) -> dict:
         if sample is None:
             sample = (1, *design.node(node)["params"].get("shape", (3, 224, 224)))
         if args.batch is not None:
-            if args.batch < 1:
-                raise SystemExit("error: --batch must be at least 1")
             sample = (args.batch, *sample[1:])
         shapes[node] = tuple(sample)
     return shapes
 
 
 def run(args) -> int:
-    import torch
-
-    from designer.live import resolve_device
-    from designer.runner import available_memory, estimate, human_bytes
-
     design = load(args.file)
-    shapes = _shapes(design, args)
+    shapes = _shapes(design, args)  # an --input-shape naming no Input: UsageError, status 2
     report = validate(design, shapes)
     if not report.ok:
         print_issues(report, args.file)
         return 1
+    import torch
+
+    from designer.live import resolve_device
+    from designer.runner import run_problem
+
     try:
         device = resolve_device(args.device)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    need, free = estimate(design, report, args.amp), available_memory(device)
-    if need.total > 0.9 * free:
+    problem = run_problem(design, report, device, amp=args.amp)
+    if problem:
         print(
-            f"{args.file}: refusing to run: about {human_bytes(need.total)} needed "
-            f"(parameters {human_bytes(need.parameters)}, activations "
-            f"{human_bytes(need.activations)}), {human_bytes(free)} free on {device}; "
-            "use a smaller --input-shape or --batch",
+            f"{args.file}: refusing to run: {problem}; use a smaller --input-shape or --batch",
             file=sys.stderr,
         )
         return 1
@@ -123,21 +146,25 @@ def _run(args, design, report, shapes, device) -> int:
 def _print_nodes(design, rows: dict) -> None:
     total = sum(seconds for seconds, _ in rows.values()) or 1.0
     lines = [("node", "block", "output shape", "time", "share")]
-    for node, (seconds, value) in rows.items():
+    for node, (seconds, shape) in rows.items():
         if node not in design:
             continue
-        shape = tuple(value.shape) if hasattr(value, "shape") else "?"
-        if isinstance(value, tuple):
-            shape = ", ".join(format_shape(tuple(v.shape)) for v in value)
-        else:
-            shape = format_shape(shape) if shape != "?" else shape
         lines.append(
             (
                 node,
                 design.node(node)["type"],
-                shape,
+                _shape_text(shape),
                 f"{seconds * 1e3:.2f} ms",
                 f"{100 * seconds / total:.1f}%",
             )
         )
     print(table(lines, right=(3, 4)))
+
+
+def _shape_text(shape) -> str:
+    """``1×64×572×572``; several outputs joined by commas; ``?`` when unknown."""
+    if shape is None:
+        return "?"
+    if shape and isinstance(shape[0], tuple):
+        return ", ".join(_shape_text(s) for s in shape)
+    return format_shape(shape)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import dearpygui.dearpygui as dpg
 
+from designer.blocks import UnknownBlockError
 from designer.cost import COLUMNS, cost_rows, human, sort_rows
 from designer.gui.theme import ERROR, MUTED, WARNING
 
@@ -149,9 +150,9 @@ class CodePanel:
         dpg.configure_item(self.dialog, show=True)
 
     def save(self, path: Path) -> None:
-        from designer.fileformat import atomic_write
+        from designer.atomicfile import atomic_write
 
-        atomic_write(path, self.source)
+        atomic_write(path, self.source.encode("utf-8"))
         self.app.say(f"generated code saved to {path}")
 
 
@@ -293,8 +294,11 @@ class GroupDialog:
         self.nodes, self.boxes = list(nodes), {}
         dpg.delete_item(self.params, children_only=True)
         for node in self.nodes:
-            spec = design.spec(design.node(node)["type"])
-            for param in spec.params:
+            try:
+                params = design.spec(design.node(node)["type"]).params
+            except UnknownBlockError:  # nothing to promote on a node of an unknown type
+                params = ()
+            for param in params:
                 self.boxes[(node, param.name)] = dpg.add_checkbox(
                     label=f"{node}.{param.name}", parent=self.params
                 )

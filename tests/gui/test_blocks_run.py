@@ -47,15 +47,15 @@ def test_group_reuse_open_and_run(gui, tmp_path):
     drive.click(drive.centre(app.palette.buttons["ConvRelu"]))  # reuse: a second instance
     second = next(n for n in editor.design.nodes_of_type("ConvRelu") if n != "conv_relu")
     editor.set_param(second, "out_channels", 3)
-    editor.connect("head", "out", second, "x")
-    editor.connect(second, "y", "y", "in")
+    editor.connect("head", "out", second, "conv_in")
+    editor.connect(second, "relu_out", "y", "in")
     drive.frames(3)
     assert editor.report.ok, [str(i) for i in editor.report.issues]
 
     app.select(["conv_relu"])
     drive.key("ctrl+Return")  # open the block: its body is on the canvas
     assert editor.scope_names == ("ConvRelu",)
-    assert set(app.canvas.ids.node_item) == {"x", "conv", "relu", "y"}
+    assert set(app.canvas.ids.node_item) == {"conv_in", "conv", "relu", "relu_out"}
     assert [b for b in app.breadcrumb.shown] == ["chain", "conv_relu (ConvRelu)"]
     app.select(["conv"])
     drive.frames(2)
