@@ -12,26 +12,38 @@ from designer import Design, DesignBuilder, save
 HERE = Path(__file__).parent
 
 
-def unet(bilinear: bool = False, n_channels: int = 3, n_classes: int = 2) -> Design:
-    """The seed's U-Net, assembled from DoubleConv, Down, Up and OutConv."""
+def unet(
+    bilinear: bool = False,
+    n_channels: int = 3,
+    n_classes: int = 2,
+    base: int = 64,
+    size: int = 572,
+    name: str | None = None,
+) -> Design:
+    """The seed's U-Net, assembled from DoubleConv, Down, Up and OutConv (widths base..16*base)."""
     factor = 2 if bilinear else 1
-    b = DesignBuilder("unet_bilinear" if bilinear else "unet")
-    x = b.input((n_channels, 572, 572), node_id="x")
-    x1 = b.add("DoubleConv", x, node_id="inc", out_channels=64)
-    x2 = b.add("Down", x1, node_id="down1", out_channels=128)
-    x3 = b.add("Down", x2, node_id="down2", out_channels=256)
-    x4 = b.add("Down", x3, node_id="down3", out_channels=512)
-    x5 = b.add("Down", x4, node_id="down4", out_channels=1024 // factor)
-    u = b.add("Up", x5, x4, node_id="up1", out_channels=512 // factor, bilinear=bilinear)
-    u = b.add("Up", u, x3, node_id="up2", out_channels=256 // factor, bilinear=bilinear)
-    u = b.add("Up", u, x2, node_id="up3", out_channels=128 // factor, bilinear=bilinear)
-    u = b.add("Up", u, x1, node_id="up4", out_channels=64, bilinear=bilinear)
+    b = DesignBuilder(name or ("unet_bilinear" if bilinear else "unet"))
+    x = b.input((n_channels, size, size), node_id="x")
+    x1 = b.add("DoubleConv", x, node_id="inc", out_channels=base)
+    x2 = b.add("Down", x1, node_id="down1", out_channels=2 * base)
+    x3 = b.add("Down", x2, node_id="down2", out_channels=4 * base)
+    x4 = b.add("Down", x3, node_id="down3", out_channels=8 * base)
+    x5 = b.add("Down", x4, node_id="down4", out_channels=16 * base // factor)
+    u = b.add("Up", x5, x4, node_id="up1", out_channels=8 * base // factor, bilinear=bilinear)
+    u = b.add("Up", u, x3, node_id="up2", out_channels=4 * base // factor, bilinear=bilinear)
+    u = b.add("Up", u, x2, node_id="up3", out_channels=2 * base // factor, bilinear=bilinear)
+    u = b.add("Up", u, x1, node_id="up4", out_channels=base, bilinear=bilinear)
     logits = b.add("OutConv", u, node_id="outc", out_channels=n_classes)
     b.output(logits, node_id="logits")
     design = b.build()
     for node_id, pos in U_SHAPE.items():
         design.node(node_id)["pos"] = pos
     return design
+
+
+def unet_small() -> Design:
+    """The U-Net at base width 16 for the shapes set: 3x64x64 images, 4 classes."""
+    return unet(n_classes=4, base=16, size=64, name="unet_small")
 
 
 # Canvas positions drawing the U: the encoder steps down on the left, the decoder climbs on the
@@ -124,6 +136,7 @@ EXAMPLES = {
     "unet_bilinear.json": lambda: unet(bilinear=True),
     "resnet.json": resnet,
     "two_branch.json": two_branch,
+    "unet_small.json": unet_small,
 }
 
 

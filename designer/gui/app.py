@@ -30,6 +30,7 @@ from designer.gui.panels import Breadcrumb, CodePanel, CostPanel, ExportDialog, 
 from designer.gui.present import status_line, window_title
 from designer.gui.runpanel import RunPanel
 from designer.gui.theme import ERROR, MUTED, WARNING, Themes, load_font, load_mono_font
+from designer.gui.trainpanel import TrainPanel
 from designer.gui.viewmodel import Canvas
 from designer.recovery import Autosaver, default_folder
 
@@ -139,6 +140,8 @@ class App(Actions):
                         self.costs = CostPanel(self, self.cost_tab)
                     with dpg.tab(label="Code") as self.code_tab:
                         self.code = CodePanel(self, self.code_tab)
+                    with dpg.tab(label="Train") as self.train_tab:
+                        self.train_panel = TrainPanel(self, self.train_tab)
             with dpg.group(horizontal=True):
                 self.message = dpg.add_text("Ready.")
                 dpg.add_spacer(width=24)
@@ -289,6 +292,7 @@ class App(Actions):
             self.breadcrumb.poll()
             self.palette.sync()
             self.run_panel.poll()
+            self.train_panel.poll()
             self.export_dialog.poll()
             self.code.poll()
             if dpg.get_value(self.tabs) == self.cost_tab:

@@ -1,0 +1,1 @@
+"""Training a design: its data, its loop and the scripts that scale it out."""
