@@ -80,7 +80,8 @@ def test_make_shapes_train_and_hand_over_weights(gui, tmp_path):
     gui.screenshot("train_tab")
 
     options = panel.job.options  # the overlay did not disturb training: same losses headless
-    assert options.lr == 3e-3  # the form keeps the exact default (no float32 rounding)
+    default = type(options).__dataclass_fields__["lr"].default
+    assert options.lr == default  # the form keeps the exact default (no float32 rounding)
     alone = TrainJob(panel.job.design, type(options)(**{**vars(options), "out": str(tmp_path)}))
     alone.start()
     alone.join()

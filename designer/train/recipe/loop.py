@@ -268,13 +268,13 @@ class Run:
         random.seed(opts.seed)
         torch.manual_seed(opts.seed)
         state = self.saved_state() if opts.resume else None
+        self.model.to("cpu")  # weights start on the CPU, whatever the device: the same numbers
         if state is not None:
             self.model.load_state_dict(state["model"])
         else:
             init_weights(self.model, opts.seed)
             if opts.weights:
                 self.load_weights(opts.weights)
-        self.model.to("cpu")
         self.check_output()
         self.model.to(self.ctx.device)
         self.net = wrap(self.model, self.ctx)
@@ -316,7 +316,8 @@ class Run:
 
     def restore(self, state: dict) -> None:
         load_optimizer_state(self.net, self.optimizer, state["optimizer"], self.ctx)
-        self.scaler.load_state_dict(state["scaler"])
+        if state["scaler"]:  # empty when saved without CUDA AMP
+            self.scaler.load_state_dict(state["scaler"])
         self.epoch, self.done, self.step = state["epoch"], state["batch"], state["step"]
         self.loss_sum, self.loss_count = state["loss_sum"], state["loss_count"]
         self.history, self.best = list(state["history"]), state["best"]
