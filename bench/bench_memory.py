@@ -92,6 +92,7 @@ def measure(name: str, shape: tuple[int, ...], mode: str) -> dict:
     design = _tiny() if name == "tiny" else load(ROOT / "examples" / f"{name}.json")
     (node,) = design.nodes_of_type("Input")
     if mode == "editor":
+        assert shape[0] == 1, "the editor runs at batch 1"
         design.node(node)["params"]["shape"] = list(shape[1:])
     report = validate(design, {node: shape})
     need = estimate(design, report, capture=mode != "forward")
