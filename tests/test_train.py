@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import runpy
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import torch
 from codegen_helpers import exec_source
 from common import EXAMPLES, ROOT
 from safetensors.torch import load_file
+from train_common import ENV, SCORES, tiny_unet
 
 import designer
 from designer.cli import main
@@ -26,12 +26,7 @@ from designer.train.recipe.options import Options
 from designer.train.session import TrainJob
 from designer.train.shapes import make_shapes
 
-BUILD = runpy.run_path(str(EXAMPLES / "build_examples.py"))
 KEYS = {"epoch", "train_loss", "val_loss", "val_miou", "lr", "seconds"}
-SCORES = ("train_loss", "val_loss", "val_miou")
-
-
-ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # one thread per process: steady on busy machines
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -40,11 +35,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def tiny_unet(classes: int = 4):
-    """The example U-Net at base width 4 on 32x32 images: quick to train on two cores."""
-    return BUILD["unet"](n_classes=classes, base=4, size=32, name="tiny_unet")
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 from common import EXAMPLES, ROOT
+from train_common import ENV, SCORES, tiny_unet
 
 import designer
 from designer.cli import main
@@ -24,9 +25,6 @@ from designer.train.recipe.loop import train
 from designer.train.recipe.options import Options
 from designer.train.shapes import make_shapes
 
-BUILD = runpy.run_path(str(EXAMPLES / "build_examples.py"))
-ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # one thread per process: steady on busy machines
-SCORES = ("train_loss", "val_loss", "val_miou")
 LOSSES = ("train_loss", "val_loss")  # what DDP keeps within 2% (mIoU jumps early in training)
 RUN = ["--epochs", "2", "--batch", "4", "--augment"]
 
@@ -37,10 +35,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def tiny_unet():
-    return BUILD["unet"](n_classes=4, base=4, size=32, name="tiny_unet")
 
 
 @pytest.fixture(scope="module")
