@@ -139,6 +139,15 @@ def test_autosave_and_recovery_offer(gui, tmp_path):
     saver.start_over()
 
 
+def focus_when_mapped(window, tries=50):
+    """Focus a window once the X server has mapped it (focus before that is BadMatch)."""
+    for _ in range(tries):
+        if subprocess.run(["xdotool", "windowfocus", "--sync", window]).returncode == 0:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"window {window} never took the focus")
+
+
 def test_designer_gui_command_opens_a_window_and_quits(gui, tmp_path):
     path = tmp_path / "fresh.json"
     env = {**os.environ, "DESIGNER_RECOVERY_DIR": str(tmp_path / "rec")}
@@ -151,13 +160,13 @@ def test_designer_gui_command_opens_a_window_and_quits(gui, tmp_path):
     )
     try:
         found = subprocess.run(
-            ["xdotool", "search", "--sync", "--name", "fresh.json"],
+            ["xdotool", "search", "--sync", "--onlyvisible", "--name", "fresh.json"],
             capture_output=True,
             text=True,
             timeout=60,
         )
         window = found.stdout.split()[0]
-        subprocess.run(["xdotool", "windowfocus", "--sync", window], check=True)
+        focus_when_mapped(window)
         subprocess.run(["xdotool", "key", "--window", window, "ctrl+q"], check=True)
         assert proc.wait(timeout=30) == 0, proc.stdout.read().decode()
     finally:
