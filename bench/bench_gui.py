@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from designer.editor import Editor  # noqa: E402
-from designer.graph import Design  # noqa: E402
+from designer.core.graph import Design  # noqa: E402
+from designer.edit.editor import Editor  # noqa: E402
 
 SIZE = (1600, 1000)
 COLUMNS = 25

@@ -1,18 +1,18 @@
-"""Memory estimate against the measured peak: is ``designer.memory.estimate`` an upper bound?
+"""Memory estimate against the measured peak: is ``designer.core.memory.estimate`` an upper bound?
 
 Each case runs in a fresh subprocess that imports everything, loads and validates the design,
 resets the peak resident set (``/proc/self/clear_refs``), does the work and reads ``VmHWM``: the
 measured figure is the peak increase over the resident set before the work. Modes:
 
 * ``run``: ``designer run --device cpu --bench 2`` (its per-node profile captures every output);
-* ``editor``: the editor's Run (:func:`designer.session_run.run_design`, capture and statistics);
+* ``editor``: the editor's Run (:func:`designer.run.session.run_design`, capture and statistics);
 * ``forward``: build and one plain forward pass (no capture).
 
 Each case is measured ``--repeat`` times and the worst (largest) peak kept: heap fragmentation
 makes the peak vary by up to 20% between identical runs (it depends on where Python's own objects
 land, so on the hash seed and the address layout). The estimate must bound that worst case within
 1.3x: the ratio estimate / measured in [1.0, 1.3]. ``--overhead`` measures the runtime's first-use
-cost on a tiny design (the basis of ``designer.memory.RUNTIME``).
+cost on a tiny design (the basis of ``designer.core.memory.RUNTIME``).
 
 Run: .venv/bin/python bench/bench_memory.py [--cases unet-256-run ...] [--repeat 3] [--overhead]
 """
@@ -83,11 +83,11 @@ def measure(name: str, shape: tuple[int, ...], mode: str) -> dict:
     import torch
 
     from designer.cli import run as cli_run
-    from designer.fileformat import load
-    from designer.live import build
-    from designer.memory import estimate
-    from designer.session_run import ModelCache, run_design
-    from designer.validate import validate
+    from designer.core.fileformat import load
+    from designer.core.memory import estimate
+    from designer.core.validate import validate
+    from designer.live.model import build
+    from designer.run.session import ModelCache, run_design
 
     design = _tiny() if name == "tiny" else load(ROOT / "examples" / f"{name}.json")
     (node,) = design.nodes_of_type("Input")

@@ -26,7 +26,7 @@ from designs import residual_stack
 import designer
 from designer import Analyzer, validate
 from designer.blocks import REGISTRY
-from designer.validate import _SHARED
+from designer.core.validate import _SHARED
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,29 +1,46 @@
 """torch-designer: draw, check, run, generate and export PyTorch models as node graphs.
 
-The core (this package's graph, blocks, validation and file modules) imports neither torch nor
-dearpygui; the builder, the editor, the live model, code generation and export are imported on
-first use, so a command imports only what it needs and torch only when it runs a model.
+This facade is the public API. It imports nothing until a name is used: a command then imports only
+what it needs (torch only when it runs a model), and the first use registers the built-in blocks.
+The layers below it are described in docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-# The core every command needs. Bound here, not lazily: ``designer.validate`` is also a submodule,
-# whose import would otherwise replace the function by the module on this package.
-from designer.fileformat import DesignFileError, load, loads, save
-from designer.graph import Design, DesignError
-from designer.validate import Analyzer, Issue, Report, validate
+from designer.core.version import __version__
 
 if TYPE_CHECKING:
-    from designer.builder import DesignBuilder
-    from designer.codegen import generate_code
-    from designer.editor import Editor, EditRefused
-    from designer.export import export_onnx
-    from designer.live import build
+    from designer.codegen.writer import generate_code
+    from designer.core.builder import DesignBuilder
+    from designer.core.errors import DesignFileError
+    from designer.core.fileformat import load, loads, save
+    from designer.core.graph import Design, DesignError
+    from designer.core.validate import Analyzer, Issue, Report, validate
+    from designer.edit.editor import Editor, EditRefused
+    from designer.interop.export import export_onnx
+    from designer.live.model import build
 
-__version__ = "0.1.0"
 
+_API = {  # public name -> the module that defines it
+    "Analyzer": "designer.core.validate",
+    "Design": "designer.core.graph",
+    "DesignBuilder": "designer.core.builder",
+    "DesignError": "designer.core.graph",
+    "DesignFileError": "designer.core.errors",
+    "EditRefused": "designer.edit.editor",
+    "Editor": "designer.edit.editor",
+    "Issue": "designer.core.validate",
+    "Report": "designer.core.validate",
+    "build": "designer.live.model",
+    "export_onnx": "designer.interop.export",
+    "generate_code": "designer.codegen.writer",
+    "load": "designer.core.fileformat",
+    "loads": "designer.core.fileformat",
+    "save": "designer.core.fileformat",
+    "validate": "designer.core.validate",
+}
 __all__ = [
     "Analyzer",
     "Design",
@@ -44,20 +61,17 @@ __all__ = [
     "validate",
 ]
 
-_LAZY = {  # the rest is loaded on first use, so that a command imports only what it needs
-    "DesignBuilder": ("designer.builder", "DesignBuilder"),
-    "EditRefused": ("designer.editor", "EditRefused"),
-    "Editor": ("designer.editor", "Editor"),
-    "build": ("designer.live", "build"),
-    "export_onnx": ("designer.export", "export_onnx"),
-    "generate_code": ("designer.codegen", "generate_code"),
-}
-
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+    if name not in _API:
+        raise AttributeError(f"module 'designer' has no attribute {name!r}")
+    import importlib
 
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
-    raise AttributeError(f"module 'designer' has no attribute {name!r}")
+    importlib.import_module("designer.blocks")  # registers the built-in block types
+    value = getattr(importlib.import_module(_API[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_API])

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from designer.editor import Editor  # noqa: E402
+from designer.edit.editor import Editor  # noqa: E402
 from designer.gui.headless import virtual_display  # noqa: E402
 
 SELECTED = "up1"  # shown in the inspector: an Up block with its skip input

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from designer import DesignBuilder  # noqa: E402
-from designer.editor import Editor  # noqa: E402
+from designer.edit.editor import Editor  # noqa: E402
 from designer.gui.headless import virtual_display  # noqa: E402
 
 SIZE = (1600, 1000)

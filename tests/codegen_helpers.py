@@ -6,7 +6,7 @@ import torch
 
 import designer
 from designer import Design
-from designer.fileformat import dumps
+from designer.core.fileformat import dumps
 
 
 def exec_source(source: str, filename: str = "<generated>") -> dict:

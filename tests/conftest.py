@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from common import EXAMPLES, ROOT  # noqa: F401 - re-exported for fixtures
 
+import designer.blocks  # noqa: F401  (registers the block types)
 from designer import DesignBuilder
 
 

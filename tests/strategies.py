@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from designer import Analyzer, Design, loads
 from designer.blocks import REGISTRY
-from designer.params import Param
+from designer.core.params import Param
 
 # A design-local composite block with a conditional node, expressions and two outputs, so that
 # random designs also exercise blocks defined in the file (generic classes in generated code).

@@ -10,9 +10,9 @@ import threading
 
 import pytest
 
-from designer.atomicfile import atomic_write, remove_stale_temps
-from designer.fileformat import DesignFileError
-from designer.fileformat import atomic_write as reexported
+from designer.core.atomicfile import atomic_write, remove_stale_temps
+from designer.core.fileformat import DesignFileError
+from designer.core.fileformat import atomic_write as reexported
 
 
 def test_fileformat_still_offers_the_writer():
@@ -53,7 +53,9 @@ def test_a_fifo_is_written_into(tmp_path):
 
 
 def test_dev_stdout_reaches_a_pipe(tmp_path):
-    code = "from designer.atomicfile import atomic_write; atomic_write('/dev/stdout', b'piped')"
+    code = (
+        "from designer.core.atomicfile import atomic_write; atomic_write('/dev/stdout', b'piped')"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"piped"
@@ -145,7 +147,7 @@ def test_only_temporaries_of_dead_writers_are_removed(tmp_path):
 @pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
 def test_weights_are_saved_whole_through_the_writer(tmp_path, monkeypatch, suffix):
     from designer import DesignBuilder
-    from designer.session_run import ModelCache, run_design
+    from designer.run.session import ModelCache, run_design
 
     b = DesignBuilder("w")
     b.output(b.add("Conv2d", b.input((3, 8, 8)), node_id="conv", out_channels=4, kernel_size=3))

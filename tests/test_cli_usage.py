@@ -28,8 +28,8 @@ def folder(tmp_path, monkeypatch):
     def no_work(*args, **kwargs):
         raise AssertionError("work started before the command line was checked")
 
-    monkeypatch.setattr("designer.codegen.generate_code", no_work)
-    monkeypatch.setattr("designer.export.export_onnx", no_work)
+    monkeypatch.setattr("designer.codegen.writer.generate_code", no_work)
+    monkeypatch.setattr("designer.interop.export.export_onnx", no_work)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -160,7 +160,7 @@ def test_ctrl_c_during_export_exits_130_with_one_line(tmp_path):
 
 
 def test_a_ctrl_c_a_library_wrapped_in_its_own_error_still_exits_130(tmp_path, capsys, monkeypatch):
-    from designer.export import ExportError
+    from designer.interop.export import ExportError
 
     def export_onnx(*args, **kwargs):
         try:
@@ -171,7 +171,7 @@ def test_a_ctrl_c_a_library_wrapped_in_its_own_error_still_exits_130(tmp_path, c
         except AttributeError as exc:
             raise ExportError("torch.onnx.export failed") from exc
 
-    monkeypatch.setattr("designer.export.export_onnx", export_onnx)
+    monkeypatch.setattr("designer.interop.export.export_onnx", export_onnx)
     design = str(EXAMPLES / "two_branch.json")
     assert main(["export", design, "-o", str(tmp_path / "m.onnx")]) == 130
     assert capsys.readouterr().err == "interrupted\n"

@@ -19,8 +19,8 @@ from strategies import designs
 
 import designer
 from designer import DesignBuilder, load, loads
-from designer.codegen import CodegenError, generate_code, ruff_bin
-from designer.plan import PlanError
+from designer.codegen.writer import CodegenError, generate_code, ruff_bin
+from designer.live.plan import PlanError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -169,7 +169,7 @@ def test_invalid_design_raises_with_issues():
 
 
 def test_templates_override(tmp_path):
-    default = ROOT / "templates" / "class.py.j2"
+    default = ROOT / "designer" / "codegen" / "templates" / "class.py.j2"
     (tmp_path / "class.py.j2").write_text(
         default.read_text().replace("super().__init__()", "super().__init__()  # custom"),
     )
@@ -188,7 +188,9 @@ def test_every_registry_helper_has_a_template():
 
     helpers = {h for spec in REGISTRY if spec.functional for h in spec.functional.helpers}
     for helper in helpers:
-        assert (ROOT / "templates" / "helpers" / f"{helper}.py.j2").is_file()
+        assert (
+            ROOT / "designer" / "codegen" / "templates" / "helpers" / f"{helper}.py.j2"
+        ).is_file()
 
 
 def test_generated_model_compiles_with_fullgraph():
@@ -214,7 +216,7 @@ def test_wheel_contains_templates(tmp_path):
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for template in ("module.py.j2", "class.py.j2", "helpers/pad_to_match.py.j2"):
-        assert f"designer/templates/{template}" in names
+        assert f"designer/codegen/templates/{template}" in names
 
 
 def test_api_is_lazy_and_mirrors_the_cli():

@@ -7,7 +7,7 @@ import torch
 from common import EXAMPLES
 
 import designer
-from designer.cost import Cost, costs, human, total_cost
+from designer.core.cost import Cost, costs, human, total_cost
 
 
 def double_conv_macs(size: int, cin: int, cout: int, mid: int | None = None) -> int:
@@ -70,7 +70,7 @@ def test_cost_adds_up():
 
 
 def test_cost_rows_sort_by_any_column():
-    from designer.cost import cost_rows, sort_rows
+    from designer.core.cost import cost_rows, sort_rows
 
     design = designer.load(EXAMPLES / "unet.json")
     report = designer.validate(design)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from designer.editor import Change, Editor, EditRefused
-from designer.fileformat import design_to_dict, load
-from designer.recovery import Autosaver, orphans
+from designer.core.fileformat import design_to_dict, load
+from designer.edit.editor import Change, Editor, EditRefused
+from designer.edit.recovery import Autosaver, orphans
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

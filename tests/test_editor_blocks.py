@@ -7,9 +7,9 @@ import json
 import pytest
 
 from designer import DesignBuilder
-from designer.editor import Editor, EditRefused, find_blocks
-from designer.fileformat import dumps, loads
-from designer.validate import validate
+from designer.core.fileformat import dumps, loads
+from designer.core.validate import validate
+from designer.edit.editor import Editor, EditRefused, find_blocks
 
 
 def chain() -> Editor:
@@ -166,7 +166,7 @@ def test_block_cannot_contain_itself_by_pasting():
 def test_grouping_cannot_nest_blocks_too_deep():
     from test_nesting import nested_file
 
-    from designer.composite import MAX_NESTING
+    from designer.core.composite import MAX_NESTING
 
     names = [f"B{i}" for i in range(MAX_NESTING)]
     editor = Editor(loads(nested_file(names, [False] * MAX_NESTING, 2)))

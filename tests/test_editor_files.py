@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from test_editor import random_command, small
 from test_editor_blocks import local
 
-from designer.editor import Editor, EditRefused
-from designer.fileformat import dumps, loads
-from designer.validate import Report, validate
+from designer.core.fileformat import dumps, loads
+from designer.core.validate import Report, validate
+from designer.edit.editor import Editor, EditRefused
 
 SEQUENCES = int(os.environ.get("DESIGNER_EDITOR_SEQUENCES", 30))
 LENGTH = 40

@@ -9,8 +9,8 @@ import pytest
 from common import EXAMPLES
 
 import designer
-from designer.fileformat import design_to_dict
-from designer.shapes import format_shape
+from designer.core.fileformat import design_to_dict
+from designer.core.shapes import format_shape
 
 GENERATOR = runpy.run_path(str(EXAMPLES / "build_examples.py"))
 

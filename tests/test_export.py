@@ -20,8 +20,8 @@ from common import EXAMPLES
 
 import designer
 from designer import DesignBuilder, export_onnx, load
-from designer.export import ExportError, design_hash
-from designer.fileformat import dumps
+from designer.core.fileformat import dumps
+from designer.interop.export import ExportError, design_hash
 
 EXAMPLE_NAMES = ("unet", "unet_bilinear", "resnet", "two_branch")
 DEBRIS = ("Identity", "Cast")
@@ -84,7 +84,7 @@ def exported(tmp_path_factory):
 def reference_ops():
     """What torch's exporter makes of the hand-written U-Net, in this run."""
     from bench.onnx_reference_unet import ReferenceUNet
-    from designer.export import quiet_exporter
+    from designer.interop.export import quiet_exporter
 
     with quiet_exporter():
         program = torch.onnx.export(
@@ -304,7 +304,7 @@ def test_an_existing_file_survives_a_failed_write_whole(tmp_path, monkeypatch):
 
 
 def test_outputs_that_disagree_write_nothing(tmp_path, monkeypatch):
-    from designer import export as module
+    from designer.interop import export as module
 
     real = module.session
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from designer import expr
-from designer.expr import ExprError, evaluate, names_in
+from designer.core import expr
+from designer.core.expr import ExprError, evaluate, names_in
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 from common import EXAMPLES
 
 import designer
-from designer.fileformat import DesignFileError, dumps, loads
+from designer.core.fileformat import DesignFileError, dumps, loads
 
 GOOD = {
     "format": "torch-designer",

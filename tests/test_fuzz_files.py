@@ -13,7 +13,7 @@ from mutate import mutated_files
 from nested_blocks import nested_file
 
 import designer
-from designer.fileformat import DesignFileError, loads
+from designer.core.fileformat import DesignFileError, loads
 
 COUNT = int(os.environ.get("DESIGNER_FILES", "400"))
 
@@ -26,7 +26,7 @@ def seed_text(name: str) -> str:
     if name != "unet+blocks":
         return (EXAMPLES / name).read_text()
     data = json.loads((EXAMPLES / "unet.json").read_text())
-    data["blocks"] = json.loads((ROOT / "designer/library/unet.json").read_text())["blocks"]
+    data["blocks"] = json.loads((ROOT / "designer/blocks/library/unet.json").read_text())["blocks"]
     return json.dumps(data, indent=1)
 
 

@@ -9,10 +9,10 @@ from strategies import LOCAL_BLOCKS
 
 import designer
 from designer import DesignBuilder, DesignError
-from designer.composite import CompositeDef
-from designer.fileformat import dumps, loads
-from designer.grouping import group, ungroup
-from designer.validate import validate
+from designer.core.composite import CompositeDef
+from designer.core.fileformat import dumps, loads
+from designer.core.validate import validate
+from designer.edit.grouping import group, ungroup
 
 EMPTY = {"format": "torch-designer", "version": 1, "nodes": [], "edges": []}
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from designer.editor import Editor, find_blocks
+from designer.core.params import Param, ParamError
+from designer.core.paramtext import from_text, to_text
+from designer.edit.editor import Editor, find_blocks
 from designer.gui.idmap import IdMap, PortRef
 from designer.gui.present import issues_by_node, node_view, status_line, window_title
-from designer.params import Param, ParamError
-from designer.paramtext import from_text, to_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,7 +118,7 @@ def test_gui_reports_an_unreadable_file_before_opening_a_window(tmp_path):
 
 def test_core_modules_do_not_import_dearpygui():
     code = (
-        "import sys, designer, designer.editor, designer.validate, designer.gui.present, "
+        "import sys, designer, designer.edit.editor, designer.core.validate, designer.gui.present, "
         "designer.gui.idmap\n"
         "assert 'dearpygui' not in sys.modules and 'torch' not in sys.modules"
     )

@@ -15,7 +15,7 @@ import pytest
 from common import EXAMPLES
 from nested_blocks import nested_file
 
-from designer.fileformat import MAX_BYTES, DesignFileError, load, loads, read_text
+from designer.core.fileformat import MAX_BYTES, DesignFileError, load, loads, read_text
 
 UNET = EXAMPLES / "unet.json"
 
@@ -94,7 +94,7 @@ def test_integer_literal_over_the_digit_limit():
 def test_huge_number_in_params_is_a_validation_issue_not_a_crash():
     data = json.loads(UNET.read_text())
     data["nodes"][1]["params"]["out_channels"] = int("9" * 4000)
-    from designer.validate import validate
+    from designer.core.validate import validate
 
     report = validate(loads(json.dumps(data)))
     assert not report.ok

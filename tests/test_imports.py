@@ -9,7 +9,8 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "module", ["designer", "designer.graph", "designer.validate", "designer.fileformat"]
+    "module",
+    ["designer", "designer.core.graph", "designer.core.validate", "designer.core.fileformat"],
 )
 def test_core_imports_without_torch_or_dearpygui(module):
     code = (

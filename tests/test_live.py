@@ -9,7 +9,7 @@ import torch
 
 import designer
 from designer import DesignBuilder, load
-from designer.plan import PlanError
+from designer.live.plan import PlanError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -60,7 +60,7 @@ def test_invalid_design_lists_its_issues():
 
 
 def test_device_choice():
-    from designer.live import resolve_device
+    from designer.live.model import resolve_device
 
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")

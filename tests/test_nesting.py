@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nested_blocks import nested_file, wrapper
 
-from designer.composite import MAX_NESTING
-from designer.fileformat import DesignFileError, dumps, loads
-from designer.validate import validate
+from designer.core.composite import MAX_NESTING
+from designer.core.fileformat import DesignFileError, dumps, loads
+from designer.core.validate import validate
 
 NAMES = st.from_regex(r"[A-Z][A-Za-z0-9]{0,6}", fullmatch=True)
 

@@ -6,8 +6,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from designer.dynamic_axes import AxisError, require_dynamic
-from designer.onnx_graph import op_counts, sanitize, tidy, unique_names
+from designer.interop.dynamic_axes import AxisError, require_dynamic
+from designer.interop.onnx_graph import op_counts, sanitize, tidy, unique_names
 
 
 @pytest.mark.parametrize(

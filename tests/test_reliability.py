@@ -19,8 +19,8 @@ from strategies import designs, invalid_designs
 
 import designer
 from designer import validate
-from designer.export import ExportError
-from designer.fileformat import dumps, loads
+from designer.core.fileformat import dumps, loads
+from designer.interop.export import ExportError
 
 N_DESIGNS = int(os.environ.get("DESIGNER_DESIGNS", "25"))
 N_ONNX = int(os.environ.get("DESIGNER_ONNX", "6"))

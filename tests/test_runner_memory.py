@@ -14,11 +14,11 @@ import pytest
 import torch  # noqa: F401 - imported up front: the timings below are of the checks alone
 from common import EXAMPLES, ROOT
 
-import designer.memory
+import designer.core.memory
 from designer import DesignBuilder
 from designer.cli import main
-from designer.export import ExportError, export_onnx
-from designer.session_run import ModelCache, RunFailed, RunWorker, run_design
+from designer.interop.export import ExportError, export_onnx
+from designer.run.session import ModelCache, RunFailed, RunWorker, run_design
 
 UNET = str(EXAMPLES / "unet.json")
 GiB = 1024**3
@@ -55,8 +55,8 @@ def test_estimate_is_fast_and_counts_capture():
     design = designer.load(UNET)
     report = designer.validate(design, {"x": (1, 3, 572, 572)})
     start = time.perf_counter()
-    kept = designer.memory.estimate(design, report, capture=True)
-    freed = designer.memory.estimate(design, report, capture=False)
+    kept = designer.core.memory.estimate(design, report, capture=True)
+    freed = designer.core.memory.estimate(design, report, capture=False)
     assert time.perf_counter() - start < 0.2
     assert kept.parameters == freed.parameters == 4 * 31_037_698
     assert kept.activations > 3 * freed.activations  # every output kept, against the live ones
@@ -95,7 +95,7 @@ def _status(key: str) -> int:
 @pytest.fixture
 def three_gib_free(monkeypatch):
     """This machine seen with 3 GiB free (the huge Linear needs more)."""
-    monkeypatch.setattr(designer.memory, "available_bytes", lambda: 3 * GiB)
+    monkeypatch.setattr(designer.core.memory, "available_bytes", lambda: 3 * GiB)
 
 
 @linux_only
@@ -122,7 +122,7 @@ def test_export_refuses_the_huge_linear_before_building(tmp_path, capsys):
 
 
 def test_export_refuses_what_this_machine_cannot_hold(tmp_path, monkeypatch):
-    monkeypatch.setattr(designer.memory, "available_bytes", lambda: 1 * GiB)
+    monkeypatch.setattr(designer.core.memory, "available_bytes", lambda: 1 * GiB)
     start = time.perf_counter()
     with pytest.raises(ExportError, match="not enough memory to export") as info:
         export_onnx(UNET, tmp_path / "unet.onnx", input_shapes={"x": (1, 3, 572, 572)})

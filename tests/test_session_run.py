@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from designer import DesignBuilder
-from designer.session_run import (
+from designer.run.session import (
     ModelCache,
     RunFailed,
     RunWorker,

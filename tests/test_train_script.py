@@ -19,7 +19,7 @@ from train_common import ENV, SCORES, tiny_unet
 
 import designer
 from designer.cli import main
-from designer.codegen import ruff_bin
+from designer.codegen.writer import ruff_bin
 from designer.train.recipe.data import open_data
 from designer.train.recipe.loop import train
 from designer.train.recipe.options import Options
@@ -173,4 +173,4 @@ def test_recipe_imports_nothing_of_designer_unmarked():
         for line in (RECIPE / f"{name}.py").read_text().splitlines():
             if line.startswith(("from designer", "import designer")):
                 assert line.endswith(MARK) or f"{MARK}" in line, f"{name}.py: {line}"
-    assert (ROOT / "templates" / "train.py.j2").is_file()
+    assert (ROOT / "designer" / "codegen" / "templates" / "train.py.j2").is_file()

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from designer.weights import WeightsError, load_weights, mismatch, read_state_dict
+from designer.live.weights import WeightsError, load_weights, mismatch, read_state_dict
 
 
 def small_model() -> nn.Module:
@@ -143,7 +143,7 @@ def test_a_file_that_inflates_is_refused_before_it_is_expanded(tmp_path, monkeyp
     def expand(source):
         raise AssertionError("the file was expanded")
 
-    monkeypatch.setattr("designer.weights._read", expand)
+    monkeypatch.setattr("designer.live.weights._read", expand)
     start = time.perf_counter()
     with pytest.raises(
         WeightsError, match=r"expand to 67,1\d\d,\d{3} bytes, and the model.s tensors take 560"
@@ -151,7 +151,7 @@ def test_a_file_that_inflates_is_refused_before_it_is_expanded(tmp_path, monkeyp
         load_weights(small_model(), path)
     assert time.perf_counter() - start < 1.0
     assert info.value.status == 2
-    monkeypatch.setattr("designer.weights.DEFAULT_CAP", 2**20)
+    monkeypatch.setattr("designer.live.weights.DEFAULT_CAP", 2**20)
     with pytest.raises(WeightsError, match="the limit is 1,048,576 bytes"):
         read_state_dict(path)  # no model to compare with: the default cap
 

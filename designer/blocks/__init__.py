@@ -1,13 +1,10 @@
-"""Block types. Importing this package registers every built-in family exactly once."""
+"""Block types. Importing this package registers every built-in family and the library once."""
 
 from designer.blocks import activation, conv, io, linear, merge, norm, pool, resize  # noqa: F401
-from designer.blocks.registry import (
-    REGISTRY,
-    BlockSpec,
-    Functional,
-    TorchModule,
-    UnknownBlockError,
-    register,
-)
+from designer.blocks.library import load_library
+from designer.core.forms import Functional, TorchModule
+from designer.core.registry import REGISTRY, BlockSpec, UnknownBlockError, register
+
+load_library()
 
 __all__ = ["REGISTRY", "BlockSpec", "Functional", "TorchModule", "UnknownBlockError", "register"]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from designer.blocks.registry import BlockSpec, TorchModule, keywords, register
-from designer.params import Choice, Float, Int
-from designer.shapes import ShapeError, format_shape
+from designer.core.forms import TorchModule, keywords
+from designer.core.params import Choice, Float, Int
+from designer.core.registry import BlockSpec, register
+from designer.core.shapes import ShapeError, format_shape
 
 
 def _same(p, shapes):

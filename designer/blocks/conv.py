@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from math import prod
 
-from designer.blocks.registry import BlockSpec, TorchModule, keywords, register
-from designer.params import MAX_SIZE, Bool, Choice, Int, Ints
-from designer.shapes import ShapeError, conv_out, conv_transpose_out, expand, require_rank
+from designer.core.forms import TorchModule, keywords
+from designer.core.params import MAX_SIZE, Bool, Choice, Int, Ints
+from designer.core.registry import BlockSpec, register
+from designer.core.shapes import ShapeError, conv_out, conv_transpose_out, expand, require_rank
 
 _AXES = {1: ("long",), 2: ("high", "wide"), 3: ("deep", "high", "wide")}
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from designer.blocks.registry import BlockSpec, register
-from designer.params import Param
+from designer.core.params import Param
+from designer.core.registry import BlockSpec, register
 
 register(
     BlockSpec(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from designer.blocks.registry import BlockSpec, Functional, register
-from designer.params import Int
-from designer.shapes import ShapeError, format_shape
+from designer.core.forms import Functional
+from designer.core.params import Int
+from designer.core.registry import BlockSpec, register
+from designer.core.shapes import ShapeError, format_shape
 
 _AXIS_WORDS = {3: {2: "long"}, 4: {2: "high", 3: "wide"}, 5: {2: "deep", 3: "high", 4: "wide"}}
 

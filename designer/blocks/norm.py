@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from math import prod
 
-from designer.blocks.registry import BlockSpec, TorchModule, keywords, register
-from designer.params import Bool, Float, Int
-from designer.shapes import ShapeError, format_shape, require_rank
+from designer.core.forms import TorchModule, keywords
+from designer.core.params import Bool, Float, Int
+from designer.core.registry import BlockSpec, register
+from designer.core.shapes import ShapeError, format_shape, require_rank
 
 _EPS = Float("eps", 1e-5, "Added to the variance for numerical stability.", min=0.0, max=1.0)
 _MOMENTUM = Float(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from designer.blocks.registry import BlockSpec, TorchModule, keywords, register
-from designer.params import Bool, Ints
-from designer.shapes import ShapeError, expand, pool_out, require_rank
+from designer.core.forms import TorchModule, keywords
+from designer.core.params import Bool, Ints
+from designer.core.registry import BlockSpec, register
+from designer.core.shapes import ShapeError, expand, pool_out, require_rank
 
 _AXES = {1: ("long",), 2: ("high", "wide"), 3: ("deep", "high", "wide")}
 

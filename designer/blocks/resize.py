@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
-from designer.blocks.registry import BlockSpec, TorchModule, register
-from designer.params import Bool, Choice, Float, Ints
-from designer.shapes import ShapeError, format_shape
+from designer.core.forms import TorchModule
+from designer.core.params import Bool, Choice, Float, Ints
+from designer.core.registry import BlockSpec, register
+from designer.core.shapes import ShapeError, format_shape
 
 _MODE_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 _INTERPOLATING = set(_MODE_RANK)

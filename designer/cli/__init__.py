@@ -16,9 +16,9 @@ import threading
 import traceback
 from collections.abc import Callable
 
-from designer import __version__
-from designer.cli.common import UsageError, interruption
-from designer.fileformat import DesignFileError
+from designer.cli.usage import UsageError, interruption
+from designer.core.errors import DesignFileError
+from designer.core.version import __version__
 
 # module names under designer.cli, in help order
 COMMANDS = ["check", "blocks", "run", "codegen", "export", "gui", "data", "train"]
@@ -59,6 +59,7 @@ def _main(argv: list[str] | None) -> int:
     prog = "designer"
     try:
         args = parser().parse_args(argv)
+        importlib.import_module("designer.blocks")  # registers the built-in block types
         prog = f"designer {args.command}"
         return int(args.run(args) or 0)
     except UsageError as exc:

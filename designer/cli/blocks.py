@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from designer.blocks import REGISTRY
-from designer.cli.common import UsageError
+from designer.cli.usage import UsageError
 
 
 def add_parser(sub):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sys
 
-from designer import memory
 from designer.cli.common import add_input_shape, load_and_validate, print_issues, table
-from designer.cost import Cost, costs, human
-from designer.shapes import format_shape
+from designer.core import memory
+from designer.core.cost import Cost, costs, human
+from designer.core.shapes import format_shape
 
 
 def add_parser(sub):

@@ -8,12 +8,12 @@ import os
 import sys
 
 from designer.cli.common import (
-    UsageError,
     add_input_shape,
     check_output,
     load_and_validate,
     print_issues,
 )
+from designer.cli.usage import UsageError
 
 
 def class_name(text: str) -> str:
@@ -70,8 +70,8 @@ def _script_module(args) -> str | None:
 
 
 def run(args) -> int:
-    from designer.atomicfile import atomic_write
-    from designer.codegen import CodegenError, generate_code
+    from designer.codegen.writer import CodegenError, generate_code
+    from designer.core.atomicfile import atomic_write
 
     check_output(args.output, args.file)
     module = _script_module(args)

@@ -7,29 +7,11 @@ import os
 import re
 from collections.abc import Sequence
 
-from designer.atomicfile import target_status
-from designer.fileformat import DesignFileError, load
-from designer.graph import Design
-from designer.validate import Report, validate
-
-
-class UsageError(Exception):
-    """A command line that cannot run: one line and exit status 2, before any work."""
-
-    def __init__(self, message: str, prog: str | None = None) -> None:
-        super().__init__(message)
-        self.prog = prog
-
-
-def interruption(exc: BaseException) -> BaseException | None:
-    """The Ctrl+C or SIGTERM behind ``exc``, when a library turned it into another error."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if not isinstance(exc, Exception):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
+from designer.cli.usage import UsageError
+from designer.core.atomicfile import target_status
+from designer.core.fileformat import DesignFileError, load
+from designer.core.graph import Design
+from designer.core.validate import Report, validate
 
 
 def parse_shape(text: str) -> tuple[int, ...]:

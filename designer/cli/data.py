@@ -6,7 +6,7 @@ import sys
 import time
 from collections import Counter
 
-from designer.cli.common import UsageError
+from designer.cli.usage import UsageError
 
 
 def add_parser(sub):

@@ -12,10 +12,10 @@ from designer.cli.common import (
     add_input_shape,
     check_output,
     input_overrides,
-    interruption,
     print_issues,
 )
-from designer.fileformat import load
+from designer.cli.usage import interruption
+from designer.core.fileformat import load
 
 AXES = ("batch", "depth", "height", "width", "length")
 
@@ -46,7 +46,7 @@ def _opset(text: str) -> int:
     """An opset the exporter writes: 18 up to the newest the installed onnx knows."""
     import onnx
 
-    from designer.export import MIN_OPSET
+    from designer.interop.export import MIN_OPSET
 
     newest = onnx.defs.onnx_opset_version()
     try:
@@ -110,7 +110,7 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from designer.export import ExportError, export_onnx
+    from designer.interop.export import ExportError, export_onnx
 
     check_output(args.output, args.file, args.weights)
     design = load(args.file)

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from designer.fileformat import load
+from designer.core.fileformat import load
 
 
 def window_size(text: str) -> tuple[int, int]:

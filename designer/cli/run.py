@@ -9,9 +9,9 @@ import sys
 from contextlib import nullcontext
 
 from designer.cli.common import add_input_shape, input_overrides, print_issues, table
-from designer.fileformat import load
-from designer.shapes import format_shape
-from designer.validate import validate
+from designer.core.fileformat import load
+from designer.core.shapes import format_shape
+from designer.core.validate import validate
 
 DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
@@ -81,8 +81,8 @@ def run(args) -> int:
         return 1
     import torch
 
-    from designer.live import resolve_device
-    from designer.runner import run_problem
+    from designer.live.model import resolve_device
+    from designer.run.runner import run_problem
 
     try:
         device = resolve_device(args.device)
@@ -107,8 +107,8 @@ def _run(args, design, report, shapes, device) -> int:
     """Build, profile per node, benchmark, print."""
     import torch
 
-    from designer.live import build
-    from designer.runner import benchmark, human_bytes, peak_memory, profile_nodes, synchronizer
+    from designer.live.model import build
+    from designer.run.runner import benchmark, human_bytes, peak_memory, profile_nodes, synchronizer
 
     model = build(design, device, shapes).eval()
     batch = next(iter(shapes.values()))[0]

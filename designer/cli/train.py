@@ -11,7 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from designer.cli.common import UsageError, print_issues
+from designer.cli.common import print_issues
+from designer.cli.usage import UsageError
 from designer.train.recipe.options import add_arguments
 
 BAR = 30  # characters of the progress bar
@@ -72,7 +73,7 @@ def _options(args):
 
 
 def run(args) -> int:
-    from designer.fileformat import load
+    from designer.core.fileformat import load
     from designer.train.recipe.data import DataError
     from designer.train.recipe.loop import TrainError, sigint_stops
     from designer.train.session import SetupError, fit, prepare

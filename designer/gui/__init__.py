@@ -1,4 +1,5 @@
-"""The DearPyGui node editor (``designer gui``): a thin view over :class:`designer.editor.Editor`.
+"""The DearPyGui node editor (``designer gui``): a thin view over
+:class:`designer.edit.editor.Editor`.
 
 Layers: :mod:`~designer.gui.idmap` (item ids <-> nodes, ports, wires; pure),
 :mod:`~designer.gui.present` (what a node shows; pure), :mod:`~designer.gui.viewmodel` (keeps the

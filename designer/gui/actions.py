@@ -12,8 +12,8 @@ from pathlib import Path
 
 import dearpygui.dearpygui as dpg
 
+from designer.edit.recovery import orphans
 from designer.gui.theme import WARNING
-from designer.recovery import orphans
 
 Point = tuple[float, float]
 

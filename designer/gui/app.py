@@ -18,9 +18,10 @@ from pathlib import Path
 
 import dearpygui.dearpygui as dpg
 
-from designer.editor import Editor
-from designer.fileformat import DesignFileError
-from designer.graph import DesignError
+from designer.core.fileformat import DesignFileError
+from designer.core.graph import DesignError
+from designer.edit.editor import Editor
+from designer.edit.recovery import Autosaver, default_folder
 from designer.gui.actions import SHORTCUTS, WHILE_TYPING, Actions
 from designer.gui.dialogs import ContextMenu, FileDialogs, Question, QuickAdd
 from designer.gui.inspector import Inspector
@@ -32,7 +33,6 @@ from designer.gui.runpanel import RunPanel
 from designer.gui.theme import ERROR, MUTED, WARNING, Themes, load_font, load_mono_font
 from designer.gui.trainpanel import TrainPanel
 from designer.gui.viewmodel import Canvas
-from designer.recovery import Autosaver, default_folder
 
 log = logging.getLogger("designer.gui")
 LOG_FILE: list[Path | None] = [None]  # where errors are logged, once main() has set it up

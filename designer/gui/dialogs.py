@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import dearpygui.dearpygui as dpg
 
 from designer.blocks import REGISTRY
-from designer.editor import find_blocks
+from designer.edit.editor import find_blocks
 from designer.gui.theme import MUTED
 
 if TYPE_CHECKING:

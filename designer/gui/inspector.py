@@ -2,8 +2,8 @@
 
 Integers and numbers get number fields (their range in the tooltip), choices a combo, switches a
 checkbox; lists, optional values and ``3 | (3, 5) | "same"`` parameters a text field read by
-:func:`designer.paramtext.from_text`. The editor checks every value and refuses invalid ones with
-the reason; the fields then show the design's value again.
+:func:`designer.core.paramtext.from_text`. The editor checks every value and refuses invalid ones
+with the reason; the fields then show the design's value again.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 import dearpygui.dearpygui as dpg
 
-from designer.composite import is_expr
+from designer.core.composite import is_expr
+from designer.core.params import Param
+from designer.core.paramtext import to_text
+from designer.core.shapes import format_shape
 from designer.gui.theme import ERROR, MUTED
-from designer.params import Param
-from designer.paramtext import to_text
-from designer.shapes import format_shape
 
 if TYPE_CHECKING:
     from designer.gui.app import App

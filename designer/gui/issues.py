@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import dearpygui.dearpygui as dpg
 
+from designer.core.validate import Issue
 from designer.gui.present import issue_line, top_node
 from designer.gui.theme import MUTED
-from designer.validate import Issue
 
 if TYPE_CHECKING:
     from designer.gui.app import App

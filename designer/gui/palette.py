@@ -2,7 +2,7 @@
 
 Clicking a block adds it in the middle of the canvas; dragging it drops it where it is released.
 The list comes from ``REGISTRY.categories()`` (the library's composite blocks included); the search
-uses :func:`designer.editor.find_blocks`.
+uses :func:`designer.edit.editor.find_blocks`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import dearpygui.dearpygui as dpg
 
 from designer.blocks import REGISTRY
-from designer.editor import find_blocks
+from designer.edit.editor import find_blocks
 from designer.gui.theme import MUTED
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import dearpygui.dearpygui as dpg
 
 from designer.blocks import UnknownBlockError
-from designer.cost import COLUMNS, cost_rows, human, sort_rows
+from designer.core.cost import COLUMNS, cost_rows, human, sort_rows
 from designer.gui.theme import ERROR, MUTED, WARNING
 
 if TYPE_CHECKING:
@@ -130,8 +130,8 @@ class CodePanel:
             dpg.set_value(self.text, self.source)
 
     def _generate(self, design) -> None:
-        from designer.codegen import CodegenError, generate_code
-        from designer.plan import PlanError
+        from designer.codegen.writer import CodegenError, generate_code
+        from designer.live.plan import PlanError
 
         try:
             self.source = generate_code(design)
@@ -150,7 +150,7 @@ class CodePanel:
         dpg.configure_item(self.dialog, show=True)
 
     def save(self, path: Path) -> None:
-        from designer.atomicfile import atomic_write
+        from designer.core.atomicfile import atomic_write
 
         atomic_write(path, self.source.encode("utf-8"))
         self.app.say(f"generated code saved to {path}")
@@ -219,7 +219,7 @@ class ExportDialog:
         self._thread.start()
 
     def _export(self, design, path: Path, options: dict) -> None:
-        from designer.export import ExportError, export_onnx
+        from designer.interop.export import ExportError, export_onnx
 
         try:
             self.result = export_onnx(design, path, **options)

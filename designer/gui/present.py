@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from designer.cost import human, node_cost
-from designer.editor import Editor, Ports
-from designer.shapes import format_shape
-from designer.validate import Issue
+from designer.core.cost import human, node_cost
+from designer.core.shapes import format_shape
+from designer.core.validate import Issue
+from designer.edit.editor import Editor, Ports
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The Run tab: run the design off the UI thread, per-node statistics, an activation preview.
 
-The work is :class:`designer.session_run.RunWorker`'s; this panel starts it, polls it once per
+The work is :class:`designer.run.session.RunWorker`'s; this panel starts it, polls it once per
 frame (:meth:`RunPanel.poll`), fills the table and draws the selected node's activation into a
 dynamic texture. An image input is read with ``dpg.load_image`` (PNG, JPEG, BMP).
 """
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import dearpygui.dearpygui as dpg
 
 from designer.gui.theme import ERROR, MUTED, WARNING
-from designer.session_run import (
+from designer.run.session import (
     COLOUR_MAPS,
     DEVICES,
     RunWorker,

@@ -59,8 +59,8 @@ class Worker:
 
 def _plain(exc: Exception) -> bool:
     """Errors whose message is written for the user (no type name needed)."""
+    from designer.live.weights import WeightsError
     from designer.train.recipe.data import DataError
-    from designer.weights import WeightsError
 
     return isinstance(exc, (DataError, WeightsError, ValueError))
 
@@ -381,7 +381,7 @@ class TrainPanel:
     # -- weights for Run, Export and Save weights -------------------------------------------------
     def _adopt_weights(self) -> None:
         """Load a finished run's weights into the Run tab's model (once its worker is idle)."""
-        from designer.session_run import RunFailed
+        from designer.run.session import RunFailed
         from designer.train.overlay import same_model
 
         job, run = self.pending_weights, self.app.run_panel

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dearpygui.dearpygui as dpg
 
-from designer.editor import Change, Editor, EditRefused, Ports
+from designer.edit.editor import Change, Editor, EditRefused, Ports
 from designer.gui.idmap import IdMap, PortRef, Wire
 from designer.gui.present import NodeView, issues_by_node, node_view
 from designer.gui.theme import Themes

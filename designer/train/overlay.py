@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from designer.graph import Design
+from designer.core.graph import Design
 from designer.train.recipe.options import Options
 
 PROBE_BATCH = 8  # validation samples the statistics are taken on
@@ -145,14 +145,14 @@ class Probe:
         The model is built on the meta device and filled from the file: no draw from torch's
         global random generator, which a run on another thread shares (fresh weights do draw;
         ask for them only while nothing trains)."""
-        import designer
+        from designer.live.model import build
+        from designer.live.weights import load_weights
         from designer.train.recipe.loop import init_weights
         from designer.train.recipe.objective import loss_name, make_loss
-        from designer.weights import load_weights
 
         x, y = self.batch()
         with torch.device("meta"):
-            model = designer.build(self.design, "meta")
+            model = build(self.design, "meta")
         model = model.to_empty(device="cpu")
         if weights is not None:
             load_weights(model, weights)
@@ -174,7 +174,7 @@ def colour_classes(classes: torch.Tensor) -> torch.Tensor:
 def rgba(picture: torch.Tensor, side: int) -> list[float]:
     """An RGB picture [H,W,3] in [0,1] scaled (nearest) into a black ``side`` square, as the flat
     RGBA list a dynamic texture takes."""
-    from designer.session_run import fit_square
+    from designer.run.session import fit_square
 
     height, width = picture.shape[:2]
     pixels = torch.cat([picture, torch.ones(height, width, 1)], 2).flatten().tolist()
@@ -202,6 +202,6 @@ def sample_pictures(info: dict, side: int) -> dict[str, list[float]]:
 
 def same_model(a: Design, b: Design) -> bool:
     """Whether two designs build the same model (node positions aside)."""
-    from designer.fileformat import model_fingerprint
+    from designer.core.fileformat import model_fingerprint
 
     return model_fingerprint(a) == model_fingerprint(b)

@@ -13,9 +13,9 @@ import ast
 import subprocess
 from pathlib import Path
 
-from designer.codegen import CodegenError, _environment, ruff_bin, ruff_format
-from designer.graph import Design
-from designer.plan import make_plan
+from designer.codegen.writer import CodegenError, _environment, ruff_bin, ruff_format
+from designer.core.graph import Design
+from designer.live.plan import make_plan
 
 RECIPE = Path(__file__).resolve().parent / "recipe"
 MODULES = (

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from designer.graph import Design
-from designer.shapes import format_shape
+from designer.core.graph import Design
+from designer.core.shapes import format_shape
+from designer.core.validate import Report, validate
 from designer.train.recipe.data import DataError, DataSpec, open_data
 from designer.train.recipe.options import Options
-from designer.validate import Report, validate
 
 TRAIN_COPIES = 4  # float32 copies of each parameter a step holds: weights, gradients, 2 moments
 
@@ -117,7 +117,7 @@ def check_fit(design: Design, spec: DataSpec, data: str, batch: int = 1) -> Repo
 def check_memory(design: Design, report: Report, device: str, amp: bool) -> None:
     """Refuse a run whose training step would not fit in the device's free memory."""
     try:
-        from designer.memory import Estimate, available_bytes, estimate, shortfall
+        from designer.core.memory import Estimate, available_bytes, estimate, shortfall
     except ImportError:  # the estimate is optional
         return
     forward = estimate(design, report, capture=True, amp=amp)
@@ -141,9 +141,9 @@ def check_memory(design: Design, report: Report, device: str, amp: bool) -> None
 
 def prepare(design: Design, options: Options) -> Prepared:
     """Check the design, the data and the weights, and build the live model (on the CPU)."""
-    import designer
+    from designer.live.model import build
+    from designer.live.weights import WeightsError, load_weights
     from designer.train.recipe.dist import pick_device
-    from designer.weights import WeightsError, load_weights
 
     report = validate(design)
     if not report.ok:
@@ -154,7 +154,7 @@ def prepare(design: Design, options: Options) -> Prepared:
         raise SetupError(str(exc), 2) from None
     fit = check_fit(design, samples.spec, options.data, options.batch)
     check_memory(design, fit, pick_device(options.device).type, options.amp)
-    model = designer.build(design, "cpu")
+    model = build(design, "cpu")
     if options.weights:
         try:
             load_weights(model, options.weights)

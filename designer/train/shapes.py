@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw
 
-from designer.atomicfile import atomic_write
+from designer.core.atomicfile import atomic_write
 from designer.train.recipe.data import DataError
 
 CLASSES = ["background", "circle", "square", "triangle"]

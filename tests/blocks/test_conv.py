@@ -6,7 +6,7 @@ import pytest
 from hypothesis import strategies as st
 
 from designer.blocks import REGISTRY
-from designer.shapes import ShapeError
+from designer.core.shapes import ShapeError
 
 from .torch_check import (
     ACCEPT,

@@ -1,6 +1,6 @@
-"""The composite library (designer/library/unet.json) against a hand-written torch reference of
-the seed's U-Net parts: DoubleConv, Down, Up (transposed and bilinear) and OutConv agree on output
-shapes and parameter counts, and so do the two example U-Nets."""
+"""The composite library (designer/blocks/library/unet.json) against a hand-written torch reference
+of the seed's U-Net parts: DoubleConv, Down, Up (transposed and bilinear) and OutConv agree on
+output shapes and parameter counts, and so do the two example U-Nets."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from designer.blocks import REGISTRY
-from designer.fileformat import load
-from designer.validate import validate
+from designer.core.fileformat import load
+from designer.core.validate import validate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import strategies as st
 
-from designer.params import ParamError
-from designer.shapes import ShapeError
+from designer.core.params import ParamError
+from designer.core.shapes import ShapeError
 
 from .torch_check import (
     ACCEPT,

@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from designer.blocks import REGISTRY, BlockSpec
-from designer.params import ParamError
-from designer.shapes import Shape, ShapeError, format_shape
+from designer.core.params import ParamError
+from designer.core.shapes import Shape, ShapeError, format_shape
 
 CODES = ("kernel", "rank", "channels", "mismatch", "param")  # what a rule's ShapeError may say
 EXAMPLES = 500  # hypothesis examples per family, at least (issue: "at least 500 combinations")

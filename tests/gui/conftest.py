@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from designer.editor import Editor
+from designer.edit.editor import Editor
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"

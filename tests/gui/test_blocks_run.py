@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from designer import DesignBuilder
-from designer.fileformat import save
+from designer.core.fileformat import save
 
 pytestmark = pytest.mark.gui
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from designer import DesignBuilder
-from designer.fileformat import save
+from designer.core.fileformat import save
 
 pytestmark = pytest.mark.gui
 
@@ -132,7 +132,7 @@ def test_failure_is_shown_and_kept(gui, tmp_path):
 
 
 def test_weights_follow_the_model_not_the_layout(tmp_path):
-    from designer.fileformat import load
+    from designer.core.fileformat import load
     from designer.train.overlay import same_model
 
     design = load(tiny_file(tmp_path))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from designer.fileformat import design_to_dict, load, save
-from designer.graph import Design
+from designer.core.fileformat import design_to_dict, load, save
+from designer.core.graph import Design
 
 pytestmark = pytest.mark.gui
 

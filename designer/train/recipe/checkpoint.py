@@ -14,7 +14,7 @@ import sys
 
 import torch
 
-from designer.atomicfile import atomic_write  # recipe-local
+from designer.core.atomicfile import atomic_write  # recipe-local
 
 DTYPES = {
     torch.float64: "F64",

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from designer.atomicfile import atomic_write  # recipe-local
+from designer.core.atomicfile import atomic_write  # recipe-local
 from designer.train.recipe.augment import augment  # recipe-local
 from designer.train.recipe.checkpoint import (  # recipe-local
     load_safetensors,

@@ -1,0 +1,101 @@
+"""What each node costs: parameters, multiply-accumulates and activation memory.
+
+Multiply-accumulates count the weighted sums of convolutions and linear layers (element-wise work,
+pooling and normalisation count as zero, as is usual for MAC figures). Activation memory is the
+bytes of every tensor a node produces (inside a composite block: all of its inner nodes' outputs,
+which training keeps for the backward pass), for the given batch and element size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from designer.core.graph import Design
+from designer.core.validate import Report
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Parameters, multiply-accumulates and activation elements, per sample."""
+
+    params: int = 0
+    macs: int = 0
+    activations: int = 0
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(
+            self.params + other.params, self.macs + other.macs, self.activations + other.activations
+        )
+
+    def activation_bytes(self, batch: int = 1, itemsize: int = 4) -> int:
+        return self.activations * batch * itemsize
+
+
+def _elements(shapes) -> int:
+    return sum(prod(d for d in s[1:] if d is not None) for s in shapes)
+
+
+def node_cost(design: Design, report: Report, node_id: str) -> Cost:
+    """The cost of one node (a composite block: the sum over its body)."""
+    info = report.nodes[node_id]
+    spec = design.spec(info.block)
+    if spec.composite is not None:
+        inner = spec.composite.instantiate(info.values, list(info.in_shapes)).cost()
+        return Cost(info.params, inner.macs, inner.activations)
+    if info.block in ("Input", "Output"):
+        return Cost()
+    macs = spec.macs(info.values, list(info.in_shapes), list(info.out_shapes))
+    return Cost(info.params, macs, _elements(info.out_shapes))
+
+
+def costs(design: Design, report: Report) -> dict[str, Cost]:
+    """Every node with known shapes, in the report's order."""
+    return {n: node_cost(design, report, n) for n in report.order if n in report.nodes}
+
+
+def total_cost(design: Design, report: Report) -> Cost:
+    return sum(costs(design, report).values(), Cost())
+
+
+def human(n: float, unit: str = "") -> str:
+    """``31037698`` -> ``31.0 M``; bytes with ``unit='B'`` -> ``118.4 MiB``."""
+    if unit == "B":
+        for suffix in ("B", "KiB", "MiB", "GiB", "TiB"):
+            if abs(n) < 1024 or suffix == "TiB":
+                return f"{n:.0f} {suffix}" if suffix == "B" else f"{n:.1f} {suffix}"
+            n /= 1024
+    for suffix in ("", " K", " M", " G", " T"):
+        if abs(n) < 1000 or suffix == " T":
+            return f"{n:.0f}{suffix}" if not suffix else f"{n:.1f}{suffix}"
+        n /= 1000
+    return str(n)
+
+
+COLUMNS = ("node", "block", "params", "macs", "activations", "seconds")
+
+
+def cost_rows(
+    design: Design, report: Report, seconds: dict[str, float] | None = None
+) -> list[tuple[str, str, int, int, int, float | None]]:
+    """One row per node (node, block, params, MACs, activation bytes, measured seconds or None)."""
+    measured = seconds or {}
+    return [
+        (
+            node,
+            report.nodes[node].block,
+            cost.params,
+            cost.macs,
+            cost.activation_bytes(),
+            measured.get(node),
+        )
+        for node, cost in costs(design, report).items()
+    ]
+
+
+def sort_rows(rows: list[tuple], column: str, descending: bool = False) -> list[tuple]:
+    """Rows sorted by a column of :data:`COLUMNS` (unmeasured times last)."""
+    index = COLUMNS.index(column)
+    present = [r for r in rows if r[index] is not None]
+    missing = [r for r in rows if r[index] is None]
+    return sorted(present, key=lambda r: r[index], reverse=descending) + missing

@@ -1,0 +1,337 @@
+"""How much memory a run or an export of a design needs, from the validation report alone.
+
+Torch-free and allocation-free (``designer check`` uses it too). The estimate of a forward pass
+is an upper bound on the process's peak resident-memory increase, measured by
+``bench/bench_memory.py`` (within 1.3x on the CPU), made of:
+
+* **parameters**: 4 bytes each (plus a 2-byte cast copy under ``amp``);
+* **inputs**: the random input tensors, alive throughout;
+* **activations**: the most bytes alive at once along the execution order, composite blocks
+  walked inside. A tensor lives from the op that makes it to the end of its last consumer; a
+  composite block's inputs, and the head input of a chain of single-input nodes (the live model's
+  ``nn.Sequential``), are held until the block or chain finishes; views and pass-throughs
+  (Identity, Dropout, Flatten, Input, Output) share their input's storage. With ``capture`` (every
+  node's output kept, as ``designer run``'s per-node profile and the editor's previews do)
+  nothing is freed;
+* **workspace**: the scratch of the op at that point, added to what is alive there. A
+  convolution reorders its input or output to oneDNN's 16-channel blocked layout (the larger of
+  the two, padded) and copies its weight; a transposed one also keeps a column buffer as large as
+  its output;
+* **overhead**: the runtime's first-use cost (thread pools, oneDNN kernels, library code paged
+  in: a fixed part, a little more when capturing, and a part per kind of op) and the allocator's
+  fragmentation: tensors under glibc's largest mmap threshold (32 MiB) come from the heap, which
+  keeps freed space it cannot reuse, so 30% of their bytes are counted (2% of the larger ones).
+  The constants are fitted to the worst of repeated measurements (2 CPU threads).
+
+An ONNX export costs the exporter's own working memory (about 150 MiB), the parameters four times
+over (the model, the exported program, the ONNX model and its serialized bytes; measured up to
+1 GiB of parameters), then torch's and onnxruntime's forward passes to compare them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from math import prod
+
+from designer.core.graph import Design
+from designer.core.validate import Report
+
+MiB = 1024**2
+GiB = 1024**3
+# First-use cost of the runtime (bench/bench_memory.py): mostly the code pages of torch's
+# libraries, 20 MiB more when their files are hot in the page cache (a fresh install).
+RUNTIME = 32 * MiB
+CAPTURE_RUNTIME = 3 * MiB  # and of capturing's per-node timing and statistics
+PER_KIND = 1536 * 1024  # first-use cost of each kind of op (its kernels' code and buffers)
+MMAP_MAX = 32 * MiB  # glibc's largest mmap threshold: smaller tensors live in the heap
+HEAP_SHARE = 0.3  # of the heap tensors' bytes, kept by fragmentation at worst
+BIG_SHARE = 0.02  # of the larger tensors' bytes (rounding, reruns that find the heap grown)
+EXPORT_COPIES = 4  # parameters held at once by an export: model, program, ONNX model, bytes
+EXPORT_RUNTIME = 192 * MiB  # the exporter's own working memory (tracing, rewriting, checking)
+ONNX_LIMIT = 2 * GiB - 64 * MiB  # protobuf's 2 GiB limit, less room for the graph itself
+MARGIN = 0.9  # share of the free memory a run may plan to use
+VIEWS = frozenset({"Input", "Output", "Identity", "Dropout", "Flatten"})
+BLOCKED = 16  # channels per block of oneDNN's blocked layouts
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Bytes a forward pass needs at most, by kind (see the module's docstring)."""
+
+    parameters: int
+    inputs: int = 0
+    activations: int = 0
+    workspace: int = 0
+    overhead: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.parameters + self.inputs + self.activations + self.workspace + self.overhead
+
+    def describe(self) -> str:
+        """``about 2.1 GiB (parameters 118.4 MiB, activations 1.9 GiB, ...)``."""
+        parts = ", ".join(
+            f"{name} {human_bytes(getattr(self, name))}"
+            for name in ("parameters", "inputs", "activations", "workspace", "overhead")
+            if getattr(self, name)
+        )
+        return f"about {human_bytes(self.total)} ({parts})"
+
+
+def human_bytes(n: float) -> str:
+    """``123456789`` -> ``117.7 MiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+# -- the walk -------------------------------------------------------------------------------------
+
+
+class _Tape:
+    """Tensors (bytes each) and ops (tensors read, tensors written, workspace) in order."""
+
+    def __init__(self, itemsize: int) -> None:
+        self.itemsize = itemsize
+        self.sizes: list[int] = []
+        self.inputs: list[int] = []  # tensor ids of the model's inputs
+        self.ops: list[tuple[tuple[int, ...], tuple[int, ...], int]] = []
+        self.kinds: set[str] = set()  # block types that compute
+
+    def tensor(self, shape) -> int:
+        self.sizes.append(_numel(shape) * self.itemsize)
+        return len(self.sizes) - 1
+
+    def op(self, reads, writes=(), workspace: int = 0) -> None:
+        self.ops.append((tuple(reads), tuple(writes), workspace))
+
+
+def _numel(shape) -> int:
+    return prod(1 if d is None else d for d in shape)
+
+
+def _padded(shape, itemsize: int) -> int:
+    """Bytes of ``shape`` with its channels rounded up to a whole block."""
+    if len(shape) < 3:
+        return _numel(shape) * itemsize
+    channels = -(-(shape[1] or 1) // BLOCKED) * BLOCKED
+    return _numel(shape) // (shape[1] or 1) * channels * itemsize
+
+
+def op_workspace(block: str, params: int, in_shapes, out_shapes, itemsize: int = 4) -> int:
+    """Scratch bytes of one op beyond its output (convolutions; others need none worth counting)."""
+    if not block.startswith(("Conv", "ConvTranspose")) or not in_shapes or not out_shapes:
+        return 0
+    src, dst = _padded(in_shapes[0], itemsize), _padded(out_shapes[0], itemsize)
+    if block.startswith("ConvTranspose"):
+        return src + 2 * dst + 4 * params
+    return max(src, dst) + 4 * params
+
+
+def _chained(design: Design, report: Report, node_id: str) -> str | None:
+    """The node feeding ``node_id`` when both belong to one chain (a single wire between them)."""
+    wires = design.inputs_of(node_id)
+    if len(wires) != 1:
+        return None
+    ((src, _),) = wires.values()
+    if report.nodes[src].block in ("Input", "Output") or len(design.outputs_of(src)) != 1:
+        return None
+    return src
+
+
+def _walk(design: Design, report: Report, tape: _Tape, args: list[int] | None) -> dict[str, int]:
+    """Record ``design``'s ops on the tape; ``args`` are a composite body's input tensors.
+    Returns the tensor of each Output node."""
+    env: dict[tuple[str, str], int] = {}
+    held: dict[str, int] = {}  # node -> the head input of its chain
+    outputs: dict[str, int] = {}
+    for node_id in report.order:
+        info = report.nodes.get(node_id)
+        if info is None:
+            continue
+        reads = [env[w] for w in design.inputs_of(node_id).values() if w in env]
+        src = _chained(design, report, node_id)
+        if reads:
+            held[node_id] = held.get(src, reads[0]) if src else reads[0]
+        hold = [held[node_id]] if node_id in held else []
+        spec = design.spec(info.block)
+        if info.block == "Input":
+            env[(node_id, "out")] = _input(design, info, node_id, tape, args)
+        elif info.block in VIEWS:
+            if reads:
+                env[(node_id, "out")] = outputs[node_id] = reads[0]
+            tape.op(reads + hold)
+        elif spec.composite is not None:
+            inner = spec.composite.instantiate(info.values, list(info.in_shapes))
+            results = _walk(inner.body, inner.report, tape, reads)
+            for port in info.ports:
+                if port in results:
+                    env[(node_id, port)] = results[port]
+            tape.op(reads + hold)  # the caller holds the block's inputs until it returns
+        else:
+            writes = [tape.tensor(s) for s in info.out_shapes]
+            tape.kinds.add(info.block)
+            env.update(zip(((node_id, p) for p in info.ports), writes, strict=False))
+            work = op_workspace(
+                info.block, info.params, info.in_shapes, info.out_shapes, tape.itemsize
+            )
+            tape.op(reads + hold, writes, work)
+    return {n: t for n, t in outputs.items() if report.nodes[n].block == "Output"}
+
+
+def _input(design: Design, info, node_id: str, tape: _Tape, args: list[int] | None) -> int:
+    """The tensor an Input node stands for: a model input, or a composite block's argument."""
+    if args is None:
+        tape.inputs.append(tape.tensor(info.out_shapes[0]))
+        return tape.inputs[-1]
+    return args[design.nodes_of_type("Input").index(node_id)]
+
+
+def _peak(tape: _Tape, keep: list[int], capture: bool) -> tuple[int, int]:
+    """The most activation bytes alive at once plus that op's workspace: (activations, work)."""
+    end = len(tape.ops)
+    last = dict.fromkeys(keep, end)  # op after which each tensor is freed (end: never)
+    born: list[int] = []
+    for k, (reads, writes, _) in enumerate(tape.ops):
+        for t in reads:
+            last[t] = max(last.get(t, k), k)
+        born.extend(writes)
+    freed = [0] * (end + 1)
+    if not capture:
+        for t in born:
+            freed[last.get(t, end)] += tape.sizes[t]
+    alive, best = 0, (0, 0)
+    for k, (_, writes, work) in enumerate(tape.ops):
+        alive += sum(tape.sizes[t] for t in writes)
+        if alive + work > sum(best):
+            best = (alive, work)
+        alive -= freed[k]
+    return best
+
+
+def estimate(
+    design: Design, report: Report, *, capture: bool = True, amp: bool = False
+) -> Estimate:
+    """What one forward pass of a valid design needs at most, at the report's shapes."""
+    tape = _Tape(2 if amp else 4)
+    outputs = _walk(design, report, tape, None)
+    activations, work = _peak(tape, list(outputs.values()), capture)
+    return Estimate(
+        parameters=(6 if amp else 4) * report.total_params,
+        inputs=sum(tape.sizes[t] for t in tape.inputs) * (2 if amp else 1),
+        activations=activations,
+        workspace=work,
+        overhead=_overhead(tape, capture),
+    )
+
+
+def _overhead(tape: _Tape, capture: bool) -> int:
+    """Runtime first-use cost and allocator fragmentation (see the module's docstring)."""
+    heap = sum(size for size in tape.sizes if size < MMAP_MAX)
+    big = sum(tape.sizes) - heap
+    runtime = RUNTIME + CAPTURE_RUNTIME * capture + PER_KIND * len(tape.kinds)
+    return runtime + int(HEAP_SHARE * heap + BIG_SHARE * big)
+
+
+def export_estimate(design: Design, report: Report, verify: bool = True) -> Estimate:
+    """What an ONNX export needs at most: the exporter's own cost, the parameters four times
+    over, and a forward pass (two with ``verify``: torch's and onnxruntime's)."""
+    run = estimate(design, report, capture=False)
+    passes = 2 if verify else 1
+    return Estimate(
+        parameters=EXPORT_COPIES * run.parameters,
+        inputs=passes * run.inputs,
+        activations=passes * run.activations,
+        workspace=passes * run.workspace,
+        overhead=EXPORT_RUNTIME + passes * run.overhead,
+    )
+
+
+def too_large_for_onnx(report: Report) -> str | None:
+    """Why the parameters cannot go into one ONNX file (protobuf's 2 GiB limit), or None."""
+    size = 4 * report.total_params
+    if size <= ONNX_LIMIT:
+        return None
+    return (
+        f"the parameters take {human_bytes(size)}, more than the 2 GiB one ONNX file can hold "
+        "(protobuf's limit); nothing was built. Keep the weights in a separate file (ONNX "
+        "external data): generate the code with `designer codegen`, then "
+        "torch.onnx.export(model, args, dynamo=True).save('MODEL.onnx', external_data=True) "
+        "writes MODEL.onnx and MODEL.onnx.data"
+    )
+
+
+def shortfall(need: Estimate, free: int, where: str) -> str | None:
+    """Why ``need`` does not fit in ``free`` bytes on ``where`` (None when it does)."""
+    if need.total <= MARGIN * free:
+        return None
+    return f"{need.describe()} needed, {human_bytes(free)} free on {where}"
+
+
+# -- free memory ----------------------------------------------------------------------------------
+
+
+def available_bytes() -> int:
+    """Free physical memory for this process: MemAvailable, capped by the cgroup's room."""
+    free = _meminfo("MemAvailable")
+    if free is None:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    room = _cgroup_room()
+    return free if room is None else min(free, room)
+
+
+def _meminfo(key: str) -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+CGROUPS = (  # (limit, usage, stat, reclaimable key): cgroup v2, then v1
+    ("memory.max", "memory.current", "memory.stat", "inactive_file"),
+    (
+        "memory/memory.limit_in_bytes",
+        "memory/memory.usage_in_bytes",
+        "memory/memory.stat",
+        "total_inactive_file",
+    ),
+)
+
+
+def _cgroup_room(root: str = "/sys/fs/cgroup") -> int | None:
+    """The cgroup's limit less its usage (reclaimable page cache excepted), or None unlimited."""
+    for limit_file, usage_file, stat_file, key in CGROUPS:
+        try:
+            limit = _read(os.path.join(root, limit_file))
+            usage = _read(os.path.join(root, usage_file))
+        except (OSError, ValueError):
+            continue
+        if limit is None or limit >= 2**60:
+            return None
+        return max(0, limit - usage + _stat(os.path.join(root, stat_file), key))
+    return None
+
+
+def _read(path: str) -> int | None:
+    with open(path, encoding="ascii") as f:
+        text = f.read().strip()
+    return None if text == "max" else int(text)
+
+
+def _stat(path: str, key: str) -> int:
+    try:
+        with open(path, encoding="ascii") as f:
+            for line in f:
+                name, _, value = line.partition(" ")
+                if name == key:
+                    return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0

@@ -1,0 +1,69 @@
+"""Parameter values as text, for fields where a user types them (``3, 5``, ``same``, ``3x572x572``).
+
+:func:`to_text` shows a value; :func:`from_text` reads one back as the raw value that
+:meth:`designer.core.params.Param.coerce` then checks, so range and type rules live in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from designer.core.params import Param, ParamError
+
+_SPLIT = re.compile(r"[,x×\s]+")
+
+
+def to_text(param: Param, value: Any) -> str:
+    """The text a field shows for ``value`` (empty for an unset optional value)."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def from_text(param: Param, text: str) -> Any:
+    """The raw value for ``text``; raises :class:`ParamError` naming the parameter and the fix."""
+    text = text.strip()
+    if not text:
+        if param.optional:
+            return None
+        raise ParamError(f"{param.name} needs a value", f"give {param.describe()}")
+    if param.kind in ("choice",) or (param.kind == "ints" and text in param.choices):
+        return text
+    if param.kind == "bool":
+        lowered = text.lower()
+        if lowered in ("true", "yes", "on", "1"):
+            return True
+        if lowered in ("false", "no", "off", "0"):
+            return False
+        raise ParamError(f"{param.name}: {text!r} is not true or false", "give true or false")
+    parts = [p for p in _SPLIT.split(text) if p]
+    try:
+        numbers = [_number(p) for p in parts]
+    except ValueError:
+        raise ParamError(
+            f"{param.name}: {text!r} is not {param.describe()}", f"give {param.describe()}"
+        ) from None
+    if param.kind == "shape":
+        return numbers
+    if param.kind == "ints" and len(numbers) > 1:
+        return tuple(numbers)
+    if len(numbers) != 1:
+        raise ParamError(
+            f"{param.name} takes one value, got {len(numbers)}", f"give {param.describe()}"
+        )
+    return numbers[0]
+
+
+def _number(text: str) -> int | float:
+    """``3`` -> 3, ``0.5`` -> 0.5, ``1e-5`` -> 1e-05; anything else raises ValueError."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)

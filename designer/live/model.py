@@ -1,0 +1,243 @@
+"""The live model: a design as a ``torch.nn.Module``, built from the same plan as the code.
+
+:func:`build` registers exactly the attributes and containers the generated source declares
+(``inc``, ``down1.pool_conv.1.double_conv.0``, ...), so ``state_dict`` keys match and weights
+move between the two with ``strict=True``. Its forward walks the plan's steps; the same walk with a
+capture dict records every node's output (composite inner nodes as ``up1/conv``) for previews.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from designer.core.graph import Design
+from designer.core.validate import Report
+from designer.live.plan import Plan, PlanError, Scope, Slot, make_plan
+
+__all__ = ["LiveModel", "PlanError", "build", "resolve_device"]
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` is CUDA when available, else the CPU; ``cuda`` without CUDA is an error."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("CUDA is not available on this machine; use --device cpu or auto")
+    return resolved
+
+
+class _ScopeModule(nn.Module):
+    """A model or composite block: the plan's slots as submodules, its steps as the forward.
+
+    Values live in a list indexed per ``(node, port)`` and are dropped after their last use, as
+    the generated code's reused variables are; steps whose result reaches no Output run only when
+    capturing.
+    """
+
+    def __init__(self, scope: Scope, plan: Plan, body: Design, report: Report) -> None:
+        super().__init__()
+        for slot in scope.slots:
+            self.add_module(slot.attr, _slot_module(slot, plan, body, report))
+        index: dict[tuple[str, str], int] = {}
+
+        def at(key: tuple[str, str]) -> int:
+            return index.setdefault(key, len(index))
+
+        self._input_names = tuple(var for _, var in scope.inputs)
+        self._input_nodes = tuple(node for node, _ in scope.inputs)
+        self._inputs = tuple(at((node, "out")) for node in self._input_nodes)
+        program = [_compile_step(step, body, report, at) for step in scope.steps]
+        alive = [p for p, step in zip(program, scope.steps, strict=True) if not step.dead]
+        self._returns = tuple(at(body.inputs_of(o)["in"]) for o in scope.outputs)
+        self._program = _with_frees(alive, self._returns)
+        self._capturing = tuple((*p, ()) for p in program)  # keeps every value: dead steps last
+        self._output_nodes = tuple(scope.outputs)
+        self._size = len(index)
+
+    def forward(self, *inputs: torch.Tensor) -> Any:
+        return self._run(inputs, None, "")
+
+    def _run(self, inputs: tuple, capture: dict | None, prefix: str) -> Any:
+        if len(inputs) != len(self._inputs):
+            raise TypeError(
+                f"{type(self).__name__} takes {len(self._inputs)} inputs "
+                f"({', '.join(self._input_names)}), got {len(inputs)}"
+            )
+        env: list[Any] = [None] * self._size
+        for i, value in zip(self._inputs, inputs, strict=True):
+            env[i] = value
+        if capture is not None:
+            for node, value in zip(self._input_nodes, inputs, strict=True):
+                capture[prefix + node] = value
+        program = self._program if capture is None else self._capturing
+        for attr, op, args, outs, nodes, branches, frees in program:
+            values = [env[a] for a in args]
+            if branches:
+                result = op(self._branches(attr, branches, values, capture, prefix))
+            elif op is not None:
+                result = op(values)
+            elif capture is None:
+                result = self._modules[attr](*values)
+            else:
+                result = _capture_module(self._modules[attr], nodes, values, capture, prefix)
+            if len(outs) == 1:
+                env[outs[0]] = result
+            else:
+                for i, value in zip(outs, result, strict=True):
+                    env[i] = value
+            for i in frees:
+                env[i] = None
+            if capture is not None and op is not None:
+                capture[prefix + nodes[-1]] = result
+        returned = tuple(env[i] for i in self._returns)
+        if capture is not None:
+            for node, value in zip(self._output_nodes, returned, strict=True):
+                capture[prefix + node] = value
+        return returned[0] if len(returned) == 1 else returned
+
+    def _branches(self, attr, branches, values, capture, prefix) -> list:
+        """The outputs of a ModuleDict/ModuleList slot's branches, all fed the same input."""
+        container = self._modules[attr]
+        if capture is None:
+            return [container[key](*values) for key, _ in branches]
+        return [
+            _capture_module(container[key], nodes, values, capture, prefix)
+            for key, nodes in branches
+        ]
+
+
+def _capture_module(module: nn.Module, nodes, values, capture: dict, prefix: str) -> Any:
+    """Run one slot's module recording each node's output (a Sequential member by member)."""
+    if isinstance(module, nn.Sequential):
+        (value,) = values
+        for node, member in zip(nodes, module, strict=True):
+            value = _call(member, (value,), capture, f"{prefix}{node}/")
+            capture[prefix + node] = value
+        return value
+    active = getattr(module, "_designer_node", nodes[0])
+    value = _call(module, values, capture, f"{prefix}{active}/")
+    if not isinstance(module, nn.Identity):
+        capture[prefix + active] = value
+    return value
+
+
+def _call(module: nn.Module, values, capture: dict, prefix: str) -> Any:
+    if isinstance(module, _ScopeModule):
+        return module._run(tuple(values), capture, prefix)
+    return module(*values)
+
+
+class LiveModel(_ScopeModule):
+    """The whole design as a module. ``forward_capture`` also returns every node's output."""
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(plan.model, plan, plan.design, plan.report)
+        self.plan = plan
+
+    def forward_capture(
+        self, *inputs: torch.Tensor, into: dict | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """The outputs and a dict node id -> output (inner nodes of blocks as ``up1/conv``).
+
+        Values are stored in execution order as each node finishes; ``into`` may be a dict
+        subclass that acts on each store (the runner's per-node timer does).
+        """
+        capture: dict[str, Any] = {} if into is None else into
+        return self._run(inputs, capture, ""), capture
+
+    def example_inputs(self, batch: int = 1, dtype: torch.dtype = torch.float32) -> tuple:
+        """Random inputs of the validated shapes (the batch dimension set to ``batch``)."""
+        device = next((p.device for p in self.parameters()), torch.device("cpu"))
+        shapes = [self.plan.report.nodes[n].out_shapes[0] for n in self._input_nodes]
+        return tuple(
+            torch.randn([batch if d is None else d for d in s], dtype=dtype, device=device)
+            for s in shapes
+        )
+
+
+def _compile_step(step, body: Design, report: Report, at) -> tuple:
+    """A step as a tuple the forward loop unpacks quickly (values as list indices)."""
+    op = None
+    if step.functional or step.parallel:
+        spec = body.spec(body.node(step.last)["type"])
+        values = report.nodes[step.last].values
+        fn = spec.functional.fn
+
+        def op(tensors, fn=fn, values=values):
+            return fn(values, tensors)
+
+    args = tuple(at(k) for k in step.arg_keys)
+    branches = tuple((int(k) if k.isdigit() else k, nodes) for k, nodes in step.branches)
+    return (step.slot, op, args, tuple(at(k) for k in step.out_keys), step.nodes, branches)
+
+
+def _with_frees(program: list[tuple], keep: tuple[int, ...]) -> tuple:
+    """Each step with the values to drop after it: those it reads for the last time."""
+    last: dict[int, int] = {}
+    for k, (_, _, args, _, _, _) in enumerate(program):
+        for i in args:
+            last[i] = k
+    frees: list[list[int]] = [[] for _ in program]
+    for i, k in last.items():
+        if i not in keep:
+            frees[k].append(i)
+    return tuple((*p, tuple(f)) for p, f in zip(program, frees, strict=True))
+
+
+def _slot_module(slot: Slot, plan: Plan, body: Design, report: Report) -> nn.Module:
+    """The module for a slot, from concrete values of this body (the model or one instance)."""
+    if slot.kind == "dict":
+        return nn.ModuleDict({e.attr: _slot_module(e, plan, body, report) for e in slot.entries})
+    if slot.kind == "list":
+        return nn.ModuleList(_slot_module(e, plan, body, report) for e in slot.entries)
+    if slot.kind == "sequential":
+        return nn.Sequential(*(_node_module(n, plan, body, report) for n in slot.nodes))
+    if slot.kind == "choice":
+        active = [n for n in slot.nodes if n in report.nodes]
+        if not active:
+            return nn.Identity()
+        module = _node_module(active[0], plan, body, report)
+        module._designer_node = active[0]
+        return module
+    return _node_module(slot.nodes[0], plan, body, report)
+
+
+_CLASSES: dict[str, type] = {}
+
+
+def _node_module(node_id: str, plan: Plan, body: Design, report: Report) -> nn.Module:
+    """One node's module: a torch layer from the registry, or a composite block instance."""
+    info = report.nodes[node_id]
+    spec = body.spec(info.block)
+    if spec.torch is not None:
+        positional, keywords = spec.torch.args(info.values, list(info.in_shapes))
+        return getattr(nn, spec.torch.cls)(*positional, **keywords)
+    block = plan.classes[info.block]
+    instance = block.composite.instantiate(info.values, list(info.in_shapes))
+    cls = _CLASSES.get(block.name)
+    if cls is None:  # named like the generated class, so that printing the model reads alike
+        cls = _CLASSES[block.name] = type(block.name, (_ScopeModule,), {"__doc__": block.doc})
+    return cls(block.scope, plan, instance.body, instance.report)
+
+
+def build(
+    design: Design,
+    device: str | torch.device = "auto",
+    input_shapes: Mapping[str, tuple] | None = None,
+) -> LiveModel:
+    """The design as a live ``nn.Module`` on ``device`` (``auto``: CUDA when available, else CPU).
+
+    Raises :class:`~designer.live.plan.PlanError` (a ``ValueError``) listing the issues of an
+    invalid design, and ``ValueError`` for an unusable device.
+    """
+    target = resolve_device(device)
+    plan = make_plan(design, input_shapes)
+    return LiveModel(plan).to(target)
