@@ -95,3 +95,12 @@ def test_the_rules_see_a_deferred_upward_import(tmp_path):
     source.write_text("def f():\n    from designer.gui import app\n    from . import walk\n")
     found = imports_of(source, ["designer", "core"])
     assert {"designer.gui", "designer.gui.app", "designer.core.walk"} <= found
+
+
+def test_no_module_is_over_400_lines():
+    long = {
+        str(p.relative_to(PACKAGE.parent)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert not long, f"split these by concern: {long}"
