@@ -79,7 +79,7 @@ def run_bare(n: int, frames: int) -> dict:
     """Plain DearPyGui: the same nodes, texts, pins and links, no editor behind them."""
     import dearpygui.dearpygui as dpg
 
-    from designer.gui.app import PALETTE_WIDTH, SIDE_WIDTH, STATUS_HEIGHT
+    from designer.gui.layout import PALETTE_WIDTH, SIDE_WIDTH, STATUS_HEIGHT
     from designer.gui.present import node_view
     from designer.gui.theme import load_font
 

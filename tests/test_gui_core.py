@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -123,3 +124,22 @@ def test_core_modules_do_not_import_dearpygui():
         "assert 'dearpygui' not in sys.modules and 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_the_window_is_the_host_its_panels_are_given():
+    """Every member of the panels' narrow interface exists on App, with the same parameters."""
+    pytest.importorskip("dearpygui")
+    from designer.gui.app import App
+    from designer.gui.host import Host
+
+    methods = [
+        name
+        for name, member in vars(Host).items()
+        if inspect.isfunction(member) and not name.startswith("_")
+    ]
+    assert len(methods) > 10
+    for name in methods:
+        mine, host = inspect.signature(getattr(App, name)), inspect.signature(getattr(Host, name))
+        assert list(mine.parameters) == list(host.parameters), name
+    made = inspect.getsource(App.__init__)
+    assert all(f"self.{name} =" in made for name in Host.__annotations__)

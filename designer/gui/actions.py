@@ -64,7 +64,11 @@ class Actions:
 
     def open_quick_add(self) -> None:
         screen = self.mouse_screen() if self.over_canvas() else self.canvas_centre()
-        self.quick_add.open(screen, self.mouse() if self.over_canvas() else self._centre_design())
+        self.quick_add_at(screen, self.mouse() if self.over_canvas() else self._centre_design())
+
+    def quick_add_at(self, screen: Point, at: Point) -> None:
+        """Open Quick add at a screen point; the block lands at design position ``at``."""
+        self.quick_add.open(screen, at)
 
     def _centre_design(self) -> Point:
         state = dpg.get_item_state(self.canvas_window)

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dearpygui.dearpygui as dpg
 
@@ -22,29 +23,29 @@ from designer.core.fileformat import DesignFileError
 from designer.core.graph import DesignError
 from designer.edit.editor import Editor
 from designer.edit.recovery import Autosaver, default_folder
-from designer.gui.actions import SHORTCUTS, WHILE_TYPING, Actions
-from designer.gui.dialogs import ContextMenu, FileDialogs, Question, QuickAdd
-from designer.gui.inspector import Inspector
-from designer.gui.issues import IssuesPanel
-from designer.gui.palette import PAYLOAD, Palette
-from designer.gui.panels import Breadcrumb, CodePanel, CostPanel, ExportDialog, GroupDialog
+from designer.gui.actions import Actions
+from designer.gui.gestures import Gestures
+from designer.gui.layout import WindowLayout
 from designer.gui.present import status_line, window_title
-from designer.gui.runpanel import RunPanel
-from designer.gui.theme import ERROR, MUTED, WARNING, Themes, load_font, load_mono_font
-from designer.gui.trainpanel import TrainPanel
-from designer.gui.viewmodel import Canvas
+from designer.gui.theme import ERROR, WARNING, Themes, load_font, load_mono_font
+
+if TYPE_CHECKING:
+    from designer.run.session import RunResult
 
 log = logging.getLogger("designer.gui")
 LOG_FILE: list[Path | None] = [None]  # where errors are logged, once main() has set it up
 
-PALETTE_WIDTH = 210
-SIDE_WIDTH = 330
-STATUS_HEIGHT = 30
 Point = tuple[float, float]
 
 
-class App(Actions):
-    """One editor window. Build it, then call :meth:`run` (or :meth:`frame` from a test driver)."""
+class App(Actions, Gestures, WindowLayout):
+    """One editor window. Build it, then call :meth:`run` (or :meth:`frame` from a test driver).
+
+    Its panels see it only as a :class:`~designer.gui.host.Host`. The window is built by
+    :class:`~designer.gui.layout.WindowLayout`, takes input through
+    :class:`~designer.gui.gestures.Gestures` and acts through
+    :class:`~designer.gui.actions.Actions`.
+    """
 
     def __init__(
         self,
@@ -89,152 +90,6 @@ class App(Actions):
             threading.Thread(target=self._check_device, daemon=True).start()
         self._offer_recovery()
 
-    # -- building ---------------------------------------------------------------------------------
-    def _build(self) -> None:
-        with dpg.window(tag="designer-main", no_scrollbar=True) as self.window:
-            self._menus()
-            with dpg.group(horizontal=True):
-                with dpg.child_window(width=PALETTE_WIDTH, height=-STATUS_HEIGHT) as palette:
-                    self.palette = Palette(self, palette)
-                with dpg.group(width=-SIDE_WIDTH) as centre:
-                    self.breadcrumb = Breadcrumb(self, centre)
-                with (
-                    dpg.child_window(
-                        parent=centre,
-                        width=-SIDE_WIDTH,
-                        height=-STATUS_HEIGHT,
-                        payload_type=PAYLOAD,
-                        drop_callback=self.guard(
-                            lambda s, name, u: self.add_block(name, self.mouse())
-                        ),
-                        no_scrollbar=True,
-                        border=False,
-                    ) as self.canvas_window,
-                    dpg.node_editor(
-                        callback=self.guard(
-                            lambda s, a, u: self.editor.connect(*self.canvas.wire_for(a))
-                        ),
-                        delink_callback=self.guard(
-                            lambda s, a, u: self.editor.disconnect(*self.canvas.wire_of_link(a))
-                        ),
-                        minimap=False,
-                        minimap_location=dpg.mvNodeMiniMap_Location_BottomRight,
-                        width=-1,
-                        height=-1,
-                    ) as self.node_editor,
-                ):
-                    pass
-                with (
-                    dpg.child_window(width=-1, height=-STATUS_HEIGHT, border=False),
-                    dpg.tab_bar() as self.tabs,
-                ):
-                    with dpg.tab(label="Inspect") as self.inspect_tab:
-                        with dpg.child_window(height=-260) as inspector:
-                            self.inspector_parent = inspector
-                        dpg.add_text("Issues", color=MUTED)
-                        with dpg.child_window(height=-1) as issues:
-                            self.issues = IssuesPanel(self, issues)
-                    with dpg.tab(label="Run") as self.run_tab:
-                        self.run_panel = RunPanel(self, self.run_tab)
-                    with dpg.tab(label="Cost") as self.cost_tab:
-                        self.costs = CostPanel(self, self.cost_tab)
-                    with dpg.tab(label="Code") as self.code_tab:
-                        self.code = CodePanel(self, self.code_tab)
-                    with dpg.tab(label="Train") as self.train_tab:
-                        self.train_panel = TrainPanel(self, self.train_tab)
-            with dpg.group(horizontal=True):
-                self.message = dpg.add_text("Ready.")
-                dpg.add_spacer(width=24)
-                self.status = dpg.add_text("", color=MUTED)
-        dpg.bind_item_theme(self.node_editor, self.themes.editor)
-        self.canvas = Canvas(self.editor, self.node_editor, self.themes)
-        self.inspector = Inspector(self, self.inspector_parent)
-        self.quick_add = QuickAdd(self)
-        self.context_menu = ContextMenu(self)
-        self.question = Question(self)
-        self.files = FileDialogs(self)
-        self.export_dialog = ExportDialog(self)
-        self.group_dialog = GroupDialog(self)
-        with dpg.handler_registry():
-            dpg.add_key_press_handler(callback=self.guard(lambda s, key, u: self.on_key(key)))
-            dpg.add_mouse_release_handler(
-                button=dpg.mvMouseButton_Left,
-                callback=self.guard(lambda s, a, u: self.on_release()),
-            )
-            dpg.add_mouse_click_handler(
-                button=dpg.mvMouseButton_Left,
-                callback=self.guard(lambda s, a, u: self.on_press()),
-            )
-            dpg.add_mouse_click_handler(
-                button=dpg.mvMouseButton_Right,
-                callback=self.guard(lambda s, a, u: self.on_right_click()),
-            )
-
-    def _menus(self) -> None:
-        g = self.guard
-        with dpg.menu_bar():
-            with dpg.menu(label="File"):
-                dpg.add_menu_item(label="New", shortcut="Ctrl+N", callback=g(lambda *_: self.new()))
-                dpg.add_menu_item(
-                    label="Open…", shortcut="Ctrl+O", callback=g(lambda *_: self.open())
-                )
-                dpg.add_menu_item(
-                    label="Save", shortcut="Ctrl+S", callback=g(lambda *_: self.save())
-                )
-                dpg.add_menu_item(
-                    label="Save As…", shortcut="Ctrl+Shift+S", callback=g(lambda *_: self.save_as())
-                )
-                dpg.add_separator()
-                dpg.add_menu_item(
-                    label="Quit", shortcut="Ctrl+Q", callback=g(lambda *_: self.request_quit())
-                )
-            with dpg.menu(label="Edit"):
-                for label, keys, action in self._edit_actions():
-                    dpg.add_menu_item(label=label, shortcut=keys, callback=g(action))
-            with dpg.menu(label="Block"):
-                for label, keys, action in self._block_actions():
-                    dpg.add_menu_item(label=label, shortcut=keys, callback=g(action))
-            with dpg.menu(label="Model"):
-                dpg.add_menu_item(
-                    label="Run", shortcut="F5", callback=g(lambda *_: self.run_model())
-                )
-                dpg.add_menu_item(
-                    label="Export ONNX…", shortcut="Ctrl+E", callback=g(lambda *_: self.export())
-                )
-            with dpg.menu(label="View"):
-                dpg.add_menu_item(
-                    label="Minimap",
-                    check=True,
-                    callback=g(lambda s, on, u: self.show_minimap(on)),
-                )
-                dpg.add_menu_item(
-                    label="Cost on nodes",
-                    check=True,
-                    callback=g(lambda s, on, u: self.canvas.show_cost(on)),
-                )
-
-    def _edit_actions(self) -> list[tuple[str, str, Callable]]:
-        return [
-            ("Undo", "Ctrl+Z", lambda *_: self.undo()),
-            ("Redo", "Ctrl+Shift+Z / Ctrl+Y", lambda *_: self.redo()),
-            ("Cut", "Ctrl+X", lambda *_: self.cut()),
-            ("Copy", "Ctrl+C", lambda *_: self.copy()),
-            ("Paste", "Ctrl+V", lambda *_: self.paste()),
-            ("Duplicate", "Ctrl+D", lambda *_: self.duplicate(self.canvas.selection)),
-            ("Delete", "Del", lambda *_: self.delete_selection()),
-            ("Rename", "F2", lambda *_: self.start_rename()),
-            ("Quick add block", "Space", lambda *_: self.open_quick_add()),
-            ("Auto layout", "Ctrl+L", lambda *_: self.editor_auto_layout()),
-        ]
-
-    def _block_actions(self) -> list[tuple[str, str, Callable]]:
-        return [
-            ("Group into block…", "Ctrl+G", lambda *_: self.group_selection()),
-            ("Ungroup", "Ctrl+Shift+G", lambda *_: self.ungroup_selection()),
-            ("Open block", "Ctrl+Enter", lambda *_: self.open_block()),
-            ("Back to the design", "Ctrl+Backspace", lambda *_: self.editor.leave(0)),
-        ]
-
     # -- safety net -------------------------------------------------------------------------------
     def guard(self, fn: Callable) -> Callable:
         """Wrap a DearPyGui callback: refusals and errors go to the status bar, never a crash."""
@@ -262,6 +117,32 @@ class App(Actions):
         """Show a message in the status bar."""
         dpg.set_value(self.message, text)
         dpg.configure_item(self.message, color=colour)
+
+    def add_text_input(self, item: int) -> None:
+        self.text_inputs.add(item)
+
+    # -- the host's view of the canvas and the tabs -----------------------------------------------
+    def selected_nodes(self) -> list[str]:
+        return self.canvas.selection
+
+    def select_after_edit(self, node_ids: list[str]) -> None:
+        self._select_next = node_ids
+
+    def node_items(self) -> dict[str, int]:
+        return self.canvas.ids.node_item
+
+    def last_run(self) -> RunResult | None:
+        return self.run_panel.worker.result
+
+    def run_in_progress(self) -> bool:
+        return self.run_panel.worker.busy
+
+    def refresh_costs(self) -> None:
+        self.costs.refresh()
+
+    def use_weights(self, path: Path) -> None:
+        self.run_panel.adopt_weights(path)
+        self.export_dialog.use_weights(path)
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self) -> int:
@@ -326,70 +207,6 @@ class App(Actions):
         dpg.destroy_context()
 
     # -- input ------------------------------------------------------------------------------------
-    def typing(self) -> bool:
-        """True while a text field has the keyboard."""
-        self.text_inputs = {i for i in self.text_inputs if dpg.does_item_exist(i)}
-        return any(dpg.is_item_active(i) for i in self.text_inputs)
-
-    def on_key(self, key: int) -> None:
-        """Keyboard shortcuts (see the README); ignored while a dialog is open."""
-        if self.question.visible or self.files.visible or self.group_dialog.visible:
-            return
-        if self.quick_add.visible:
-            if key in (dpg.mvKey_Return, dpg.mvKey_NumPadEnter):
-                self.quick_add.accept()
-            elif key == dpg.mvKey_Escape:
-                self.quick_add.close()
-            return
-        ctrl = dpg.is_key_down(dpg.mvKey_LControl) or dpg.is_key_down(dpg.mvKey_RControl)
-        shift = dpg.is_key_down(dpg.mvKey_LShift) or dpg.is_key_down(dpg.mvKey_RShift)
-        action = SHORTCUTS.get((ctrl, shift, key))
-        if action is None or (self.typing() and action not in WHILE_TYPING):
-            return
-        getattr(self, action)()
-
-    def on_release(self) -> None:
-        """After a click or drag in the canvas: record moves as one step, then the selection."""
-        if not self.over_canvas():
-            return
-        moved = self.canvas.dragged()
-        if moved:
-            self.editor.move(moved)
-        x, y = self.mouse_screen()
-        dragged = abs(x - self._pressed_at[0]) + abs(y - self._pressed_at[1]) > 4
-        if self.canvas.refresh_selection(dragged):
-            self.inspector.show(self.canvas.selection)
-
-    def on_press(self) -> None:
-        self._pressed_at = self.mouse_screen()
-
-    def on_right_click(self) -> None:
-        if self.over_canvas():
-            screen = self.mouse_screen()
-            self.context_menu.open(screen, self.mouse(), self.canvas.node_at(screen))
-
-    def over_canvas(self) -> bool:
-        state = dpg.get_item_state(self.canvas_window)
-        (x0, y0), (w, h) = state["pos"], state["rect_size"]
-        x, y = self.mouse_screen()
-        return x0 <= x < x0 + w and y0 <= y < y0 + h
-
-    def mouse_screen(self) -> Point:
-        x, y = dpg.get_mouse_pos(local=False)
-        return (x, y)
-
-    def mouse(self) -> Point:
-        """The design position under the mouse."""
-        state = dpg.get_item_state(self.canvas_window)
-        fallback = (state["pos"][0] + 16, state["pos"][1] + 16)
-        return self.canvas.screen_to_design(self.mouse_screen(), fallback)
-
-    def canvas_centre(self) -> Point:
-        state = dpg.get_item_state(self.canvas_window)
-        return (
-            state["pos"][0] + state["rect_size"][0] / 2,
-            state["pos"][1] + state["rect_size"][1] / 2,
-        )
 
 
 def log_to_file() -> Path:

@@ -13,7 +13,7 @@ from designer.edit.editor import find_blocks
 from designer.gui.theme import MUTED
 
 if TYPE_CHECKING:
-    from designer.gui.app import App
+    from designer.gui.host import Host
 
 Point = tuple[float, float]
 
@@ -21,7 +21,7 @@ Point = tuple[float, float]
 class QuickAdd:
     """Space on the canvas: type part of a block's name, Enter adds the best match at the cursor."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
         self.at: Point = (0.0, 0.0)
         with dpg.window(
@@ -39,7 +39,7 @@ class QuickAdd:
                 callback=app.guard(lambda s, a, u: self.accept(a)),
             )
             dpg.add_text("Enter adds the first match, Esc closes", color=MUTED)
-        app.text_inputs.add(self.input)
+        app.add_text_input(self.input)
 
     @property
     def visible(self) -> bool:
@@ -74,7 +74,7 @@ class QuickAdd:
 class ContextMenu:
     """Right click on the canvas: add any block there, or act on the node under the cursor."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
         self.at: Point = (0.0, 0.0)
         self.screen: Point = (0.0, 0.0)
@@ -93,7 +93,7 @@ class ContextMenu:
                     with dpg.menu(label=category):
                         for spec in specs:
                             self._item(spec.name, lambda n=spec.name: app.add_block(n, self.at))
-            self._item("Quick add... (Space)", lambda: app.quick_add.open(self.screen, self.at))
+            self._item("Quick add... (Space)", lambda: app.quick_add_at(self.screen, self.at))
             self._item("Paste here (Ctrl+V)", lambda: app.paste(self.at))
             self._item("Auto layout (Ctrl+L)", app.editor_auto_layout)
 
@@ -116,7 +116,7 @@ class ContextMenu:
 class Question:
     """A modal question with a few buttons, each running its action then closing."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
         with dpg.window(
             label="torch-designer",
@@ -159,7 +159,7 @@ class Question:
 class FileDialogs:
     """Open and Save As dialogs for design files; each calls back with the chosen path."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
         self._then: Callable[[Path], object] = lambda path: None
         self.open_dialog = self._make("Open design", ".json")

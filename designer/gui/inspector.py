@@ -19,7 +19,7 @@ from designer.core.shapes import format_shape
 from designer.gui.theme import ERROR, MUTED
 
 if TYPE_CHECKING:
-    from designer.gui.app import App
+    from designer.gui.host import Host
 
 NAME_WIDTH = 120
 
@@ -34,7 +34,7 @@ def widget_kind(param: Param) -> str:
 class Inspector:
     """Builds and refreshes the inspector panel inside ``parent``."""
 
-    def __init__(self, app: App, parent: int | str) -> None:
+    def __init__(self, app: Host, parent: int | str) -> None:
         self.app = app
         self.parent = parent
         self.node: str | None = None
@@ -80,7 +80,7 @@ class Inspector:
                         callback=guard(lambda s, a, u: editor.rename(u, a)),
                         user_data=node_id,
                     )
-                    self.app.text_inputs.add(self.label_field)
+                    self.app.add_text_input(self.label_field)
                 for param in spec.params:
                     with dpg.table_row():
                         name = dpg.add_text(param.name)
@@ -121,7 +121,7 @@ class Inspector:
             callback=guard(lambda s, a, u: editor.set_param_text(u[0], u[1], a)),
             user_data=key,
         )
-        self.app.text_inputs.add(item)
+        self.app.add_text_input(item)
         return item
 
     def refresh(self) -> None:

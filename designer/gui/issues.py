@@ -11,13 +11,13 @@ from designer.gui.present import issue_line, top_node
 from designer.gui.theme import MUTED
 
 if TYPE_CHECKING:
-    from designer.gui.app import App
+    from designer.gui.host import Host
 
 
 class IssuesPanel:
     """Rebuilt only when the list of issues changes."""
 
-    def __init__(self, app: App, parent: int | str) -> None:
+    def __init__(self, app: Host, parent: int | str) -> None:
         self.app = app
         self.parent = parent
         self.shown: list[Issue] | None = None

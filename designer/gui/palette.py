@@ -16,7 +16,7 @@ from designer.edit.editor import find_blocks
 from designer.gui.theme import MUTED
 
 if TYPE_CHECKING:
-    from designer.gui.app import App
+    from designer.gui.host import Host
 
 PAYLOAD = "designer-block"
 
@@ -24,7 +24,7 @@ PAYLOAD = "designer-block"
 class Palette:
     """Builds the palette inside ``parent`` and filters it as the user types."""
 
-    def __init__(self, app: App, parent: int | str) -> None:
+    def __init__(self, app: Host, parent: int | str) -> None:
         self.app = app
         self.buttons: dict[str, int] = {}
         self.headers: dict[str, tuple[int, list[str]]] = {}
@@ -34,7 +34,7 @@ class Palette:
                 width=-1,
                 callback=app.guard(lambda s, a, u: self.filter(a)),
             )
-            app.text_inputs.add(self.search)
+            app.add_text_input(self.search)
             self.empty = dpg.add_text("no block matches", color=MUTED, show=False)
             for category, specs in REGISTRY.categories().items():
                 self._category(category, [s.name for s in specs], {s.name: s.doc for s in specs})

@@ -14,7 +14,7 @@ from designer.core.cost import COLUMNS, cost_rows, human, sort_rows
 from designer.gui.theme import ERROR, MUTED, WARNING
 
 if TYPE_CHECKING:
-    from designer.gui.app import App
+    from designer.gui.host import Host
 
 DEBOUNCE = 0.5  # seconds of quiet after an edit before the code is generated again
 
@@ -22,7 +22,7 @@ DEBOUNCE = 0.5  # seconds of quiet after an edit before the code is generated ag
 class CostPanel:
     """Parameters, MACs, activation memory and measured time per node in a sortable table."""
 
-    def __init__(self, app: App, parent: int | str) -> None:
+    def __init__(self, app: Host, parent: int | str) -> None:
         self.app = app
         self.order: tuple[str, bool] = ("node", False)
         self.version = -1
@@ -54,7 +54,7 @@ class CostPanel:
     def rows(self) -> list[tuple]:
         """The rows as shown, sorted, for the shown design."""
         editor = self.app.editor
-        result = self.app.run_panel.worker.result
+        result = self.app.last_run()
         seconds = result.seconds_per_node() if result and not editor.scope else None
         rows = cost_rows(editor.design, editor.report, seconds)
         return sort_rows(rows, *self.order)
@@ -87,7 +87,7 @@ class CostPanel:
 class CodePanel:
     """The generated Python, regenerated on a thread after the design has been quiet a moment."""
 
-    def __init__(self, app: App, parent: int | str) -> None:
+    def __init__(self, app: Host, parent: int | str) -> None:
         self.app = app
         self.version = -1
         self.changed_at = 0.0
@@ -161,7 +161,7 @@ class ExportDialog:
 
     AXES = ("batch", "height", "width")
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
         self.result = None
         self.error: str | None = None
@@ -180,7 +180,7 @@ class ExportDialog:
                 label="weights", hint=".pt or .safetensors (empty: random)", width=360
             )
             for item in (self.path, self.weights):
-                app.text_inputs.add(item)
+                app.add_text_input(item)
             with dpg.group(horizontal=True):
                 self.button = dpg.add_button(label="Export", callback=g(lambda *_: self.start()))
                 dpg.add_button(label="Close", callback=g(lambda *_: self.close()))
@@ -197,6 +197,10 @@ class ExportDialog:
 
     def close(self) -> None:
         dpg.configure_item(self.window, show=False)
+
+    def use_weights(self, path: Path) -> None:
+        """Export with the weights in ``path`` (the field stays editable)."""
+        dpg.set_value(self.weights, str(path))
 
     def start(self) -> None:
         """Export a snapshot of the design with the dialog's settings, off the UI thread."""
@@ -259,7 +263,7 @@ def describe_export(result) -> str:
 class GroupDialog:
     """Ctrl+G: name the new block and tick the inner parameters to promote."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
         self.nodes: list[str] = []
         self.boxes: dict[tuple[str, str], int] = {}
@@ -272,7 +276,7 @@ class GroupDialog:
             no_saved_settings=True,
         ) as self.window:
             self.name = dpg.add_input_text(label="block name", default_value="MyBlock", width=220)
-            app.text_inputs.add(self.name)
+            app.add_text_input(self.name)
             dpg.add_text("parameters to promote:", color=MUTED)
             self.params = dpg.add_child_window(height=-40)
             with dpg.group(horizontal=True):
@@ -314,14 +318,14 @@ class GroupDialog:
         promote = [key for key, box in self.boxes.items() if dpg.get_value(box)]
         instance = self.app.editor.group(self.nodes, dpg.get_value(self.name).strip(), promote)
         dpg.configure_item(self.window, show=False)
-        self.app._select_next = [instance]
+        self.app.select_after_edit([instance])
         self.app.say(f"grouped {len(self.nodes)} nodes into {instance}")
 
 
 class Breadcrumb:
     """Above the canvas: the design, then each open block; a click goes back to that level."""
 
-    def __init__(self, app: App, parent: int | str) -> None:
+    def __init__(self, app: Host, parent: int | str) -> None:
         self.app = app
         self.shown: list[str] = []
         self.group = dpg.add_group(horizontal=True, parent=parent)

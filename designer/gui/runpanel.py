@@ -23,7 +23,7 @@ from designer.run.session import (
 )
 
 if TYPE_CHECKING:
-    from designer.gui.app import App
+    from designer.gui.host import Host
 
 PREVIEW = 240  # the preview texture's side in pixels
 
@@ -31,7 +31,7 @@ PREVIEW = 240  # the preview texture's side in pixels
 class RunPanel:
     """Run button, device, input choice, results table and preview inside ``parent``."""
 
-    def __init__(self, app: App, parent: int | str) -> None:
+    def __init__(self, app: Host, parent: int | str) -> None:
         self.app = app
         self.worker = RunWorker()
         self.image: tuple | None = None
@@ -116,9 +116,12 @@ class RunPanel:
         self.app.say(f"weights saved to {self.worker.cache.save(path)}")
 
     def load_weights(self, path: Path) -> None:
-        editor = self.app.editor
-        count = self.worker.cache.load(editor.root, dpg.get_value(self.device), path)
+        count = self.adopt_weights(path)
         self.app.say(f"loaded {count} tensors from {path}; the next run uses them")
+
+    def adopt_weights(self, path: Path) -> int:
+        """Load weights into the model the next run uses; returns how many tensors it read."""
+        return self.worker.cache.load(self.app.editor.root, dpg.get_value(self.device), path)
 
     def _file_chosen(self, app_data: dict) -> None:
         path = app_data.get("file_path_name")
@@ -132,7 +135,7 @@ class RunPanel:
         Selecting a node on the canvas previews its output from the last run.
         """
         worker = self.worker
-        chosen = self.app.canvas.selection
+        chosen = self.app.selected_nodes()
         if not chosen:
             self.picked = None
         elif not self.app.editor.scope and chosen[0] != self.picked:
@@ -151,8 +154,8 @@ class RunPanel:
             self.app.say(f"run failed: {worker.message}", ERROR)
         elif worker.state == "done":
             self._fill_table()
-            self.app.costs.refresh()
-            chosen = self.app.canvas.selection if not self.app.editor.scope else []
+            self.app.refresh_costs()
+            chosen = self.app.selected_nodes() if not self.app.editor.scope else []
             outputs = self.app.editor.root.nodes_of_type("Output")
             self.show(chosen[0] if chosen else next(iter(outputs), None))
 
