@@ -12,8 +12,8 @@ from PIL import Image
 from safetensors.numpy import save_file
 
 from designer.cli import main
-from designer.train.recipe import data
-from designer.train.recipe.data import DataError, check_targets, open_data, split
+from designer.train.recipe import image_folders
+from designer.train.recipe.data import DataError, DataSpec, check_targets, open_data, split
 from designer.train.shapes import CLASSES, make_shapes
 
 
@@ -66,7 +66,7 @@ def test_shapes_same_seed_same_bytes_and_other_seed_differs(tmp_path, shapes):
 
 def test_shapes_masks_hold_every_class_and_match_their_images(shapes):
     samples = open_data(shapes)
-    assert samples.spec == data.DataSpec("segmentation", 4, CLASSES, 3, (32, 32))
+    assert samples.spec == DataSpec("segmentation", 4, CLASSES, 3, (32, 32))
     counts = torch.zeros(4, dtype=torch.int64)
     for i in range(len(samples)):
         x, y = samples[i]
@@ -103,7 +103,7 @@ def test_shapes_rewrite_drops_extra_samples_and_refuses_other_folders(tmp_path):
 
 def test_segmentation_folder_lazy_equals_cached(shapes, monkeypatch):
     cached = open_data(shapes)
-    monkeypatch.setattr(data, "CACHE_BYTES", 0)
+    monkeypatch.setattr(image_folders, "CACHE_BYTES", 0)
     lazy = open_data(shapes)
     assert lazy._x is None and cached._x is not None
     for i in (0, 17, -1):
@@ -115,7 +115,7 @@ def test_grayscale_folder_and_mask_modes(tmp_path):
     root = seg_folder(tmp_path, stems=("a", "b"), mask_mode="P", gray=True)
     Image.new("I;16", (8, 6), 65535).save(root / "images" / "b.png")
     samples = open_data(root)
-    assert samples.spec == data.DataSpec("segmentation", 3, None, 1, (6, 8))
+    assert samples.spec == DataSpec("segmentation", 3, None, 1, (6, 8))
     assert samples[0][0].shape == (1, 6, 8) and samples[1][0].max() == 1
     assert samples[1][1].unique().tolist() == [2]
 
@@ -127,7 +127,7 @@ def test_classification_folder(tmp_path):
     png(tmp_path / "dog" / "3.png", "RGBA")
     (tmp_path / "dog" / "notes.txt").write_text("not an image")
     samples = open_data(tmp_path)
-    assert samples.spec == data.DataSpec("classification", 2, ["cat", "dog"], 3, None)
+    assert samples.spec == DataSpec("classification", 2, ["cat", "dog"], 3, None)
     x, y = samples[2]
     assert x.shape == (3, 4, 5) and y.dtype == torch.int64 and y.shape == () and int(y) == 1
     assert [int(samples[i][1]) for i in range(len(samples))] == [0, 0, 1, 1, 1, 1]
@@ -166,7 +166,7 @@ def test_tensor_files(tmp_path, fmt, x, y, task, num_classes, channels, size):
     else:
         (np.savez_compressed if fmt.endswith("compressed") else np.savez)(path, x=x, y=y)
     samples = open_data(path)
-    assert samples.spec == data.DataSpec(task, num_classes, None, channels, size)
+    assert samples.spec == DataSpec(task, num_classes, None, channels, size)
     xi, yi = samples[5]
     assert xi.dtype == torch.float32 and xi.shape == (channels, *(size or ()))
     expected_x = torch.from_numpy(np.asarray(x[5])).double() / (255 if x.dtype == np.uint8 else 1)

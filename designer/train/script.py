@@ -19,12 +19,20 @@ from designer.live.plan import make_plan
 
 RECIPE = Path(__file__).resolve().parent / "recipe"
 MODULES = (
+    "samples",
+    "image_folders",
+    "tensor_files",
     "data",
     "options",
     "augment",
     "checkpoint",
     "objective",
     "dist",
+    "progress",
+    "weights",
+    "interrupt",
+    "run_setup",
+    "run",
     "loop",
 )  # in dependency order
 MARK = "# recipe-local"
