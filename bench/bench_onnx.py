@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from onnx_reference_unet import ReferenceUNet
 
 import designer
-from designer.interop.export import quiet_exporter
+from designer.interop.exporter import quiet_exporter
 
 ROOT = Path(__file__).resolve().parent.parent
 

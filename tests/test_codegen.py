@@ -183,14 +183,29 @@ def test_templates_override(tmp_path):
         generate_code(load(EXAMPLES / "two_branch.json"), templates=tmp_path)
 
 
-def test_every_registry_helper_has_a_template():
+def test_every_registry_helper_is_defined_once_and_standalone():
+    """Helpers live in designer.live.ops; generated files copy them, so each reads only torch, F
+    and builtins, and the copy is the very function the live model runs."""
+    import builtins
+
     from designer.blocks import REGISTRY
+    from designer.codegen.helpers import helper_source
+    from designer.live.ops import HELPERS
 
     helpers = {h for spec in REGISTRY if spec.functional for h in spec.functional.helpers}
-    for helper in helpers:
-        assert (
-            ROOT / "designer" / "codegen" / "templates" / "helpers" / f"{helper}.py.j2"
-        ).is_file()
+    assert helpers <= set(HELPERS)
+    for name in helpers:
+        tree = ast.parse(helper_source(name))
+        bound = {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
+        names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+        bound |= {n.id for n in names if isinstance(n.ctx, ast.Store)}
+        free = {n.id for n in names if isinstance(n.ctx, ast.Load)} - bound
+        assert free <= {"torch", "F", "nn", *dir(builtins)}, (name, free)
+        namespace = {"torch": torch, "F": torch.nn.functional}
+        exec(compile(helper_source(name), name, "exec"), namespace)
+        copy, live = namespace[name].__code__, HELPERS[name].__code__
+        assert (copy.co_varnames, copy.co_names) == (live.co_varnames, live.co_names)
+    assert not (ROOT / "designer" / "codegen" / "templates" / "helpers").exists()
 
 
 def test_generated_model_compiles_with_fullgraph():
@@ -215,7 +230,7 @@ def test_wheel_contains_templates(tmp_path):
     assert done.returncode == 0, done.stderr
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for template in ("module.py.j2", "class.py.j2", "helpers/pad_to_match.py.j2"):
+    for template in ("module.py.j2", "class.py.j2"):
         assert f"designer/codegen/templates/{template}" in names
 
 

@@ -21,7 +21,8 @@ from common import EXAMPLES
 import designer
 from designer import DesignBuilder, export_onnx, load
 from designer.core.fileformat import dumps
-from designer.interop.export import ExportError, design_hash
+from designer.interop.export import ExportError
+from designer.interop.provenance import design_hash
 
 EXAMPLE_NAMES = ("unet", "unet_bilinear", "resnet", "two_branch")
 DEBRIS = ("Identity", "Cast")
@@ -84,7 +85,7 @@ def exported(tmp_path_factory):
 def reference_ops():
     """What torch's exporter makes of the hand-written U-Net, in this run."""
     from bench.onnx_reference_unet import ReferenceUNet
-    from designer.interop.export import quiet_exporter
+    from designer.interop.exporter import quiet_exporter
 
     with quiet_exporter():
         program = torch.onnx.export(

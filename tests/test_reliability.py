@@ -21,6 +21,7 @@ import designer
 from designer import validate
 from designer.core.fileformat import dumps, loads
 from designer.interop.export import ExportError
+from designer.live.ops import run
 
 N_DESIGNS = int(os.environ.get("DESIGNER_DESIGNS", "25"))
 N_ONNX = int(os.environ.get("DESIGNER_ONNX", "6"))
@@ -116,7 +117,7 @@ def run_one(spec, values, in_shapes):
 
 def forward(spec, values, module, tensors):
     with torch.no_grad():
-        return spec.functional.fn(values, tensors) if module is None else module(*tensors)
+        return run(spec.functional, values, tensors) if module is None else module(*tensors)
 
 
 @relaxed(N_DESIGNS)

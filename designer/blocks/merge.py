@@ -112,37 +112,6 @@ def _pad_shape(p, shapes):
     return (*x[:2], *ref[2:])
 
 
-def _cat(p, tensors):
-    import torch
-
-    return torch.cat(tensors, dim=p["dim"])
-
-
-def _add(p, tensors):
-    out = tensors[0]
-    for t in tensors[1:]:
-        out = out + t
-    return out
-
-
-def _mul(p, tensors):
-    out = tensors[0]
-    for t in tensors[1:]:
-        out = out * t
-    return out
-
-
-def pad_to_match(x, ref):
-    """Pad (or crop) the spatial dimensions of ``x`` to those of ``ref``, centred like the seed."""
-    import torch.nn.functional as F
-
-    pad = []
-    for axis in range(x.dim() - 1, 1, -1):
-        diff = ref.size(axis) - x.size(axis)
-        pad += [diff // 2, diff - diff // 2]
-    return F.pad(x, pad)
-
-
 register(
     BlockSpec(
         name="Concat",
@@ -153,9 +122,7 @@ register(
         variadic=True,
         min_inputs=2,
         shape=_concat_shape,
-        functional=Functional(
-            _cat, lambda p, xs: f"torch.cat([{', '.join(xs)}], dim={p['dim']!r})"
-        ),
+        functional=Functional("torch.cat", packed=True, keywords=("dim",)),
     )
 )
 register(
@@ -167,7 +134,7 @@ register(
         variadic=True,
         min_inputs=2,
         shape=_broadcast_shape,
-        functional=Functional(_add, lambda p, xs: " + ".join(xs)),
+        functional=Functional("+"),
     )
 )
 register(
@@ -179,7 +146,7 @@ register(
         variadic=True,
         min_inputs=2,
         shape=_broadcast_shape,
-        functional=Functional(_mul, lambda p, xs: " * ".join(xs)),
+        functional=Functional("*"),
     )
 )
 register(
@@ -189,10 +156,6 @@ register(
         doc="Pad (or crop) `x` centrally to the spatial size of `ref`, as the seed's Up does.",
         inputs=("x", "ref"),
         shape=_pad_shape,
-        functional=Functional(
-            lambda p, ts: pad_to_match(*ts),
-            lambda p, xs: f"pad_to_match({xs[0]}, {xs[1]})",
-            helpers=("pad_to_match",),
-        ),
+        functional=Functional("pad_to_match"),
     )
 )

@@ -13,6 +13,7 @@ from math import prod
 
 from designer.core.graph import Design
 from designer.core.validate import Report
+from designer.core.walk import Visit
 
 
 @dataclass(frozen=True)
@@ -36,17 +37,21 @@ def _elements(shapes) -> int:
     return sum(prod(d for d in s[1:] if d is not None) for s in shapes)
 
 
-def node_cost(design: Design, report: Report, node_id: str) -> Cost:
-    """The cost of one node (a composite block: the sum over its body)."""
-    info = report.nodes[node_id]
-    spec = design.spec(info.block)
-    if spec.composite is not None:
-        inner = spec.composite.instantiate(info.values, list(info.in_shapes)).cost()
-        return Cost(info.params, inner.macs, inner.activations)
-    if info.block in ("Input", "Output"):
+def _own_cost(visit: Visit) -> Cost:
+    """A node's cost leaving aside what is inside it (a composite's body counts separately)."""
+    if visit.composite or visit.spec.name in ("Input", "Output"):
         return Cost()
-    macs = spec.macs(info.values, list(info.in_shapes), list(info.out_shapes))
-    return Cost(info.params, macs, _elements(info.out_shapes))
+    macs = visit.spec.macs(visit.values, visit.in_shapes, visit.out_shapes)
+    return Cost(visit.info.params, macs, _elements(visit.info.out_shapes))
+
+
+def node_cost(design: Design, report: Report, node_id: str) -> Cost:
+    """The cost of one node (a composite block: its parameters and the sum over its body)."""
+    visit = Visit(design, report, node_id, node_id)
+    if not visit.composite:
+        return _own_cost(visit)
+    inner = sum((_own_cost(v) for v in visit.inner(enter=True)), Cost())
+    return Cost(visit.info.params, inner.macs, inner.activations)
 
 
 def costs(design: Design, report: Report) -> dict[str, Cost]:

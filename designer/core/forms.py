@@ -26,18 +26,37 @@ class TorchModule:
     args: Callable[[Mapping[str, Any], list[Shape]], tuple[tuple, dict]]
 
 
+INFIX = {"+": "add", "*": "mul"}  # operator -> its function in the operator module
+
+
 @dataclass(frozen=True)
 class Functional:
     """A parameter-free op done in ``forward`` rather than by a submodule (cat, add, pad).
 
-    ``fn(params, tensors)`` runs it live; ``code(params, names)`` writes the same as a Python
-    expression over the input variable names; ``helpers`` names the module-level helper functions
-    (from the templates) that expression calls.
+    Declared once as data: the live model calls the target and the code generator writes the same
+    call. ``target`` is a torch function by its dotted name (``torch.cat``), a helper function of
+    :mod:`designer.live.ops` by its name (``pad_to_match``, copied into generated files), or an
+    infix operator of :data:`INFIX` folded left to right over the inputs (``a + b + c``).
+    ``packed`` passes the inputs as one list (``torch.cat([a, b])``) rather than one argument each;
+    ``keywords`` names the parameters passed on as keyword arguments of the same name.
     """
 
-    fn: Callable[[Mapping[str, Any], list[Any]], Any]
-    code: Callable[[Mapping[str, Any], list[str]], str]
-    helpers: tuple[str, ...] = ()
+    target: str
+    packed: bool = False
+    keywords: tuple[str, ...] = ()
+
+    @property
+    def infix(self) -> bool:
+        return self.target in INFIX
+
+    @property
+    def helpers(self) -> tuple[str, ...]:
+        """The helper functions of :mod:`designer.live.ops` this op calls."""
+        return () if self.infix or "." in self.target else (self.target,)
+
+    def arguments(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The keyword arguments, from the node's parameter values."""
+        return {name: params[name] for name in self.keywords}
 
 
 def keywords(

@@ -27,7 +27,7 @@ from designer.core.composite import is_expr
 from designer.core.expr import ExprError, evaluate
 from designer.core.graph import Design
 from designer.core.shapes import NestedError, ShapeError
-from designer.core.walk import flow_order, ordered_inputs
+from designer.core.walk import walk
 
 _OPS = {
     "add": ast.Add,
@@ -319,7 +319,9 @@ def implicit_env(in_shapes: list[tuple]) -> dict[str, Any]:
     }
 
 
-def walk(composite, scope: ExprScope, input_shapes: Mapping[str, tuple]) -> dict[str, SymNode]:
+def evaluate_body(
+    composite, scope: ExprScope, input_shapes: Mapping[str, tuple]
+) -> dict[str, SymNode]:
     """Evaluate every node of a composite body, conditional ones included.
 
     A node whose ``when`` is false is still evaluated (its code is written under an ``if``); the
@@ -330,15 +332,14 @@ def walk(composite, scope: ExprScope, input_shapes: Mapping[str, tuple]) -> dict
 
     flow: dict[tuple[str, str], tuple] = {}
     nodes: dict[str, SymNode] = {}
-    for node_id in flow_order(body):
-        data = body.node(node_id)
-        if data["type"] == "Input":
+    for visit in walk(body):
+        node_id, spec = visit.node, visit.spec
+        if spec.name == "Input":
             flow[(node_id, "out")] = input_shapes[node_id]
             continue
-        in_shapes = [flow[key] for key in ordered_inputs(body, node_id)]
+        in_shapes = [flow[key] for key in visit.inputs]
         node = _evaluate_node(body, node_id, scope, in_shapes)
         nodes[node_id] = node
-        spec = body.spec(data["type"])
         for port, shape in zip(spec.outputs, node.out_shapes, strict=False):
             if node.active is True:
                 flow[(node_id, port)] = shape
@@ -389,5 +390,5 @@ def _shapes(body: Design, spec, values, in_shapes) -> list[tuple]:
     child = spec.composite
     env = {**values, **implicit_env(in_shapes)}
     ports = dict(zip(child.input_ports, in_shapes, strict=True))
-    inner = walk(child, ExprScope(env), ports)
+    inner = evaluate_body(child, ExprScope(env), ports)
     return [inner[o].in_shapes[0] for o in child.output_ports]

@@ -11,33 +11,25 @@ status: 1 for a design or model problem, 2 for a file problem):
    folds batch norm into the convolutions and removes dead nodes) writes the graph, with input and
    output names taken from the design's Input and Output labels and, on request, named dynamic axes;
 5. the graph is tidied (see :mod:`designer.interop.onnx_graph`) and stamped with the designer
-version and
-   the SHA-256 of the design's canonical JSON;
+   version and the SHA-256 of the design's canonical JSON (:mod:`designer.interop.provenance`);
 6. unless told not to, ``onnx.checker`` (full check) and onnxruntime run on random input, compared
    with torch (:mod:`designer.interop.parity`); with dynamic axes at two different sizes;
 7. only a model that passed is written, atomically: a temporary file in the same folder renamed
-   over the target, so an existing file is either kept whole or replaced whole.
+   over the target, so an existing file is either kept whole or replaced whole
+   (:mod:`designer.interop.target`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import logging
 import os
-import stat
 import time
-import warnings
-from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from designer.core.atomicfile import atomic_write, target_status
-from designer.core.fileformat import DesignFileError, dumps, load
+from designer.core.fileformat import DesignFileError, load
 from designer.core.graph import Design
 from designer.core.validate import Report, validate
+from designer.core.walk import walk
 from designer.interop.dynamic_axes import (
     AxisError,
     dynamic_axes,
@@ -45,60 +37,23 @@ from designer.interop.dynamic_axes import (
     trace_shapes,
     varied_shapes,
 )
-from designer.interop.onnx_graph import op_counts, sanitize, tidy, unique_names
+from designer.interop.exporter import serialize, to_onnx, written_opset
+from designer.interop.onnx_graph import op_counts, sanitize, unique_names
 from designer.interop.parity import (
     DEFAULT_TOLERANCE,
-    Parity,
     VerificationError,
     check,
     compare,
     session,
 )
+from designer.interop.provenance import design_hash, stamp
+from designer.interop.result import ExportError, ExportResult
+from designer.interop.target import writable_target, write_atomically
 from designer.live.weights import WeightsError, load_weights
 
+__all__ = ["MIN_OPSET", "ExportError", "ExportResult", "export_onnx"]
+
 MIN_OPSET = 18  # torch's exporter writes opset 18 and newer; older requests are silently ignored
-QUIET_LOGGERS = ("torch.onnx", "torch.export", "torch._dynamo", "torch.fx", "onnxscript")
-
-
-class ExportError(Exception):
-    """An export that cannot go on. ``status`` is the CLI's exit code; ``report`` is set for an
-    invalid design and ``parity`` for a model whose outputs disagree with torch's."""
-
-    def __init__(
-        self,
-        message: str,
-        status: int = 1,
-        report: Report | None = None,
-        parity: Sequence[Parity] = (),
-    ) -> None:
-        super().__init__(message)
-        self.status, self.report, self.parity = status, report, list(parity)
-
-
-@dataclass
-class ExportResult:
-    """What was written and what the checks found."""
-
-    path: Path
-    inputs: list[str]
-    outputs: list[str]
-    opset: int
-    ops: Counter
-    size: int  # bytes
-    seconds: float  # torch.onnx.export and tidying, without the checks
-    design_sha256: str
-    weights: int = 0  # tensors loaded from a weights file
-    checked: bool = False  # onnx.checker passed
-    parity: list[Parity] = field(default_factory=list)
-
-    @property
-    def nodes(self) -> int:
-        return sum(self.ops.values())
-
-    def summary(self) -> str:
-        """``53 nodes: Conv 19, Relu 18, ...``."""
-        ops = ", ".join(f"{op} {n}" for op, n in self.ops.most_common())
-        return f"{self.nodes} nodes: {ops}"
 
 
 def export_onnx(
@@ -140,7 +95,7 @@ def export_onnx(
     result.weights = loaded
     if verify:
         _verify(result, payload, model, sizes, tolerance, seed)
-    _write(target, payload)
+    write_atomically(target, payload)
     return result
 
 
@@ -149,15 +104,15 @@ def _export(design, model, shapes, axes, opset, seed, target) -> tuple[ExportRes
     names = boundary_names(design)
     start = time.perf_counter()
     example = tuple(random_inputs(trace_shapes(shapes, axes), seed).values())
-    proto = _to_onnx(model, example, list(shapes), names, axes, opset)
+    proto = to_onnx(model, example, list(shapes), names, axes, opset)
     try:
         require_dynamic(proto, [axes.get(node, {}) for node in shapes])
     except AxisError as exc:
         raise ExportError(str(exc)) from None
-    _stamp(proto, design)
+    stamp(proto, design)
     seconds = time.perf_counter() - start
-    payload = _serialize(proto)
-    written = _opset(proto)
+    payload = serialize(proto)
+    written = written_opset(proto)
     if opset is not None and written != opset:
         raise ExportError(f"the exporter could not write opset {opset} (it wrote {written})")
     result = ExportResult(
@@ -208,17 +163,13 @@ def example_shapes(
     }
 
 
-def _check_exportable(design: Design, report: Report, prefix: str = "") -> None:
+def _check_exportable(design: Design, report: Report) -> None:
     """Refuse, naming the node, what the registry says torch's ONNX exporter cannot write."""
-    for node_id, info in report.nodes.items():
-        spec = design.spec(info.block)
-        if spec.composite is not None:
-            inner = spec.composite.instantiate(info.values, list(info.in_shapes))
-            _check_exportable(inner.body, inner.report, f"{prefix}{node_id}/")
-        elif spec.onnx is not None:
-            problem = spec.onnx(info.values, list(info.in_shapes))
+    for visit in walk(design, report, enter=True):
+        if visit.spec.onnx is not None:
+            problem = visit.spec.onnx(visit.values, visit.in_shapes)
             if problem is not None:
-                raise ExportError(f"{info.block} `{prefix}{node_id}`: {problem[0]}; {problem[1]}")
+                raise ExportError(f"{visit.spec.name} `{visit.path}`: {problem[0]}; {problem[1]}")
 
 
 def boundary_names(design: Design) -> tuple[list[str], list[str]]:
@@ -237,7 +188,7 @@ def random_inputs(shapes: Mapping[str, tuple[int, ...]], seed: int) -> dict[str,
     return {k: torch.randn(s, generator=generator) for k, s in shapes.items()}
 
 
-# -- model and export ---------------------------------------------------------------------------
+# -- model and checks ---------------------------------------------------------------------------
 
 
 def check_memory(
@@ -279,102 +230,6 @@ def _live_model(
     return model.eval(), loaded
 
 
-def _to_onnx(model, example, order, names, axes, opset) -> Any:
-    """torch.onnx.export (dynamo) with named inputs, outputs and dynamic axes, quietly.
-
-    ``order`` lists the Input node ids in the model's argument order (the design's order)."""
-    import torch
-
-    inputs, outputs = names
-    dims: dict[str, Any] = {}
-    specs = [
-        {axis: dims.setdefault(name, torch.export.Dim(name)) for axis, name in axes[node].items()}
-        if node in axes
-        else None
-        for node in order
-    ]
-    dynamic = (tuple(specs),) if any(specs) else None  # the live model's forward takes *inputs
-    try:
-        with quiet_exporter():
-            program = torch.onnx.export(
-                model,
-                example,
-                dynamo=True,
-                input_names=inputs,
-                output_names=outputs,
-                opset_version=opset,
-                dynamic_shapes=dynamic,
-                optimize=True,
-                verbose=False,
-            )
-    except Exception as exc:  # the exporter raises many types; all mean the same to a user
-        raise ExportError(f"torch.onnx.export failed: {_exporter_summary(exc)}") from exc
-    return program.model_proto
-
-
-@contextlib.contextmanager
-def quiet_exporter() -> Iterator[None]:
-    """Silence the exporter's warnings and log chatter (they would bury the result lines)."""
-    levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
-    try:
-        for name in QUIET_LOGGERS:
-            logging.getLogger(name).setLevel(logging.ERROR)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
-
-
-def _exporter_summary(exc: Exception) -> str:
-    """The useful lines of an exporter error: its 'Exception summary' section, else line one."""
-    text = str(exc)
-    marker = "## Exception summary"
-    if marker in text:
-        body = text.split(marker, 1)[1].strip().split("\n\n")[0]
-        return " ".join(line.strip() for line in body.splitlines() if line.strip())[:600]
-    return (text.strip().splitlines() or [type(exc).__name__])[0][:600]
-
-
-def design_hash(design: Design) -> str:
-    """SHA-256 of the design's canonical JSON (the saved file's bytes)."""
-    return hashlib.sha256(dumps(design).encode("utf-8")).hexdigest()
-
-
-def _stamp(proto: Any, design: Design) -> None:
-    """Tidy names and metadata; record which design and designer version made the model."""
-    from designer.core.version import __version__
-
-    tidy(
-        proto,
-        graph_name=sanitize(design.name, "model"),
-        doc=f"{design.name}, exported by torch-designer {__version__}",
-        metadata={
-            "designer.version": __version__,
-            "designer.design": design.name,
-            "designer.design_sha256": design_hash(design),
-        },
-    )
-
-
-def _opset(proto: Any) -> int:
-    return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
-
-
-def _serialize(proto: Any) -> bytes:
-    try:
-        return proto.SerializeToString()
-    except ValueError as exc:  # protobuf refuses messages of 2 GiB and more
-        raise ExportError(
-            f"the model is too large for a single ONNX file (2 GiB at most): {exc}; "
-            "exporting weights to a separate data file is not supported yet"
-        ) from None
-
-
-# -- checks and writing -------------------------------------------------------------------------
-
-
 def _verify(result, payload, model, sizes, tolerance, seed) -> None:
     """onnx.checker, then onnxruntime against torch at each set of input shapes (random
     inputs drawn from ``seed + 1``, ``seed + 2``...)."""
@@ -394,50 +249,3 @@ def _verify(result, payload, model, sizes, tolerance, seed) -> None:
             "(--no-verify writes it anyway)",
             parity=result.parity,
         )
-
-
-def writable_target(path: str | os.PathLike) -> Path:
-    """The output path, if it can be written: checked before any slow work (exit status 2).
-
-    A symlink is checked where it points; a device such as /dev/null needs only write access."""
-    target = Path(path)
-    try:
-        info = target_status(target)
-    except DesignFileError as exc:
-        raise ExportError(str(exc), 2) from None
-    if info is not None and stat.S_ISDIR(info.st_mode):
-        raise ExportError(f"{str(target)!r} is a folder; give a file name such as model.onnx", 2)
-    if info is not None and not stat.S_ISREG(info.st_mode):
-        if not os.access(target, os.W_OK):
-            raise ExportError(f"cannot write {str(target)!r}: no permission to write it", 2)
-        return target
-    folder = Path(os.path.realpath(target)).parent
-    if not folder.is_dir():
-        raise ExportError(
-            f"cannot write {str(target)!r}: folder {str(folder)!r} does not exist; create it first",
-            2,
-        )
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ExportError(
-            f"cannot write {str(target)!r}: no permission to write in folder {str(folder)!r}", 2
-        )
-    return target
-
-
-def _write(target: Path, payload: bytes) -> None:
-    """Atomic replace; any failure leaves an existing file as it was (exit status 2)."""
-    try:
-        atomic_write(target, payload)
-    except DesignFileError as exc:
-        raise ExportError(str(exc), 2) from None
-    except PermissionError:
-        folder = Path(os.path.realpath(target)).parent
-        raise ExportError(
-            f"cannot write {str(target)!r}: permission denied in folder {str(folder)!r}", 2
-        ) from None
-    except OSError as exc:
-        raise ExportError(
-            f"cannot write {str(target)!r}: {exc.strerror or exc}; "
-            "an existing file there is unchanged",
-            2,
-        ) from None

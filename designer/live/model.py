@@ -16,7 +16,10 @@ from torch import nn
 
 from designer.core.graph import Design
 from designer.core.validate import Report
-from designer.live.plan import Plan, PlanError, Scope, Slot, make_plan
+from designer.core.walk import Visit, walk
+from designer.live.ops import bind
+from designer.live.plan import Plan, PlanError, make_plan
+from designer.live.plan_types import Scope, Slot
 
 __all__ = ["LiveModel", "PlanError", "build", "resolve_device"]
 
@@ -44,8 +47,9 @@ class _ScopeModule(nn.Module):
 
     def __init__(self, scope: Scope, plan: Plan, body: Design, report: Report) -> None:
         super().__init__()
+        visits = {v.node: v for v in walk(body, report)}
         for slot in scope.slots:
-            self.add_module(slot.attr, _slot_module(slot, plan, body, report))
+            self.add_module(slot.attr, _slot_module(slot, plan, visits))
         index: dict[tuple[str, str], int] = {}
 
         def at(key: tuple[str, str]) -> int:
@@ -54,7 +58,7 @@ class _ScopeModule(nn.Module):
         self._input_names = tuple(var for _, var in scope.inputs)
         self._input_nodes = tuple(node for node, _ in scope.inputs)
         self._inputs = tuple(at((node, "out")) for node in self._input_nodes)
-        program = [_compile_step(step, body, report, at) for step in scope.steps]
+        program = [_compile_step(step, visits, at) for step in scope.steps]
         alive = [p for p, step in zip(program, scope.steps, strict=True) if not step.dead]
         self._returns = tuple(at(body.inputs_of(o)["in"]) for o in scope.outputs)
         self._program = _with_frees(alive, self._returns)
@@ -163,17 +167,12 @@ class LiveModel(_ScopeModule):
         )
 
 
-def _compile_step(step, body: Design, report: Report, at) -> tuple:
+def _compile_step(step, visits: dict[str, Visit], at) -> tuple:
     """A step as a tuple the forward loop unpacks quickly (values as list indices)."""
     op = None
     if step.functional or step.parallel:
-        spec = body.spec(body.node(step.last)["type"])
-        values = report.nodes[step.last].values
-        fn = spec.functional.fn
-
-        def op(tensors, fn=fn, values=values):
-            return fn(values, tensors)
-
+        merge = visits[step.last]
+        op = bind(merge.spec.functional, merge.values)
     args = tuple(at(k) for k in step.arg_keys)
     branches = tuple((int(k) if k.isdigit() else k, nodes) for k, nodes in step.branches)
     return (step.slot, op, args, tuple(at(k) for k in step.out_keys), step.nodes, branches)
@@ -192,40 +191,38 @@ def _with_frees(program: list[tuple], keep: tuple[int, ...]) -> tuple:
     return tuple((*p, tuple(f)) for p, f in zip(program, frees, strict=True))
 
 
-def _slot_module(slot: Slot, plan: Plan, body: Design, report: Report) -> nn.Module:
+def _slot_module(slot: Slot, plan: Plan, visits: dict[str, Visit]) -> nn.Module:
     """The module for a slot, from concrete values of this body (the model or one instance)."""
     if slot.kind == "dict":
-        return nn.ModuleDict({e.attr: _slot_module(e, plan, body, report) for e in slot.entries})
+        return nn.ModuleDict({e.attr: _slot_module(e, plan, visits) for e in slot.entries})
     if slot.kind == "list":
-        return nn.ModuleList(_slot_module(e, plan, body, report) for e in slot.entries)
+        return nn.ModuleList(_slot_module(e, plan, visits) for e in slot.entries)
     if slot.kind == "sequential":
-        return nn.Sequential(*(_node_module(n, plan, body, report) for n in slot.nodes))
+        return nn.Sequential(*(_node_module(visits[n], plan) for n in slot.nodes))
     if slot.kind == "choice":
-        active = [n for n in slot.nodes if n in report.nodes]
+        active = [n for n in slot.nodes if n in visits]
         if not active:
             return nn.Identity()
-        module = _node_module(active[0], plan, body, report)
+        module = _node_module(visits[active[0]], plan)
         module._designer_node = active[0]
         return module
-    return _node_module(slot.nodes[0], plan, body, report)
+    return _node_module(visits[slot.nodes[0]], plan)
 
 
 _CLASSES: dict[str, type] = {}
 
 
-def _node_module(node_id: str, plan: Plan, body: Design, report: Report) -> nn.Module:
+def _node_module(visit: Visit, plan: Plan) -> nn.Module:
     """One node's module: a torch layer from the registry, or a composite block instance."""
-    info = report.nodes[node_id]
-    spec = body.spec(info.block)
+    spec = visit.spec
     if spec.torch is not None:
-        positional, keywords = spec.torch.args(info.values, list(info.in_shapes))
+        positional, keywords = spec.torch.args(visit.values, visit.in_shapes)
         return getattr(nn, spec.torch.cls)(*positional, **keywords)
-    block = plan.classes[info.block]
-    instance = block.composite.instantiate(info.values, list(info.in_shapes))
+    block = plan.classes[spec.name]
     cls = _CLASSES.get(block.name)
     if cls is None:  # named like the generated class, so that printing the model reads alike
         cls = _CLASSES[block.name] = type(block.name, (_ScopeModule,), {"__doc__": block.doc})
-    return cls(block.scope, plan, instance.body, instance.report)
+    return cls(block.scope, plan, *visit.body())
 
 
 def build(

@@ -83,3 +83,8 @@ class Namespace:
     def used(self) -> frozenset[str]:
         """The names this namespace has handed out."""
         return frozenset(self._used)
+
+
+def node_label(design, node_id: str) -> str:
+    """A node's label as an identifier base (its id, or ``node``, when the label gives nothing)."""
+    return snake(design.node(node_id)["label"]) or snake(node_id) or "node"

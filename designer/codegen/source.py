@@ -1,0 +1,103 @@
+"""Python source fragments: docstrings, calls, constructor calls and the straight-line forward.
+
+Every identifier comes from the plan's namespaces and every literal goes through ``repr``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from typing import Any
+
+from designer.core.forms import Functional
+from designer.core.symbolic import Sym, code, opaque, plain
+from designer.live.plan_types import Scope
+
+
+class CodegenError(ValueError):
+    """A valid design that this generator cannot write (the message names the node)."""
+
+
+def docstring(text: str, fallback: str = "") -> str:
+    """A one-line docstring literal for user text; ``repr`` whenever triple quotes are unsafe."""
+    line = next((ln.strip() for ln in (text or "").splitlines() if ln.strip()), "") or fallback
+    if line.isprintable() and '"' not in line and "\\" not in line:
+        return f'"""{line}"""'
+    return repr(line)
+
+
+def call(func: str, positional: list[str], keywords: list[tuple[str, str]]) -> str:
+    args = positional + [f"{k}={v}" for k, v in keywords]
+    return f"{func}({', '.join(args)})"
+
+
+def names_in(source: str) -> set[str]:
+    tree = ast.parse(source.strip(), mode="eval")
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def _agrees(symbolic: tuple[tuple, dict], live: tuple[tuple, dict]) -> bool:
+    """Symbolic arguments match the live ones (a symbolic keyword may stand for a default)."""
+    pos, kw = symbolic
+    live_pos, live_kw = live
+    if tuple(plain(list(pos))) != tuple(live_pos):
+        return False
+    if any(k not in kw or plain(kw[k]) != v for k, v in live_kw.items()):
+        return False
+    return all(isinstance(v, Sym) for k, v in kw.items() if k not in live_kw)
+
+
+def torch_args(spec, values: Mapping[str, Any], in_shapes: list, live: tuple | None) -> tuple:
+    """The registry's constructor arguments on symbolic values, checked against the live ones."""
+    for params in ({k: opaque(v) for k, v in values.items()}, dict(values)):
+        result = spec.torch.args(params, list(in_shapes))
+        if live is None or _agrees(result, live):
+            return result
+    return live
+
+
+def torch_call(spec, args: tuple) -> str:
+    positional, keywords = args
+    return call(
+        f"nn.{spec.torch.cls}",
+        [code(a) for a in positional],
+        [(k, code(v)) for k, v in keywords.items()],
+    )
+
+
+def functional_call(functional: Functional, values: Mapping[str, Any], args: list[str]) -> str:
+    """The call a functional op's declaration describes, on the argument expressions ``args``."""
+    if functional.infix:
+        return f" {functional.target} ".join(args)
+    positional = [f"[{', '.join(args)}]"] if functional.packed else args
+    keywords = [(k, repr(v)) for k, v in functional.arguments(values).items()]
+    return call(functional.target, positional, keywords)
+
+
+def forward_lines(scope: Scope, values_of) -> tuple[str, ...]:
+    """The straight-line forward: one statement per plan step, then the return."""
+    lines = []
+    for step in scope.steps:
+        if step.dead:
+            continue
+        if step.functional or step.parallel:
+            spec = scope.design.spec(scope.design.node(step.last)["type"])
+            args = list(step.args)
+            if step.parallel:
+                index = {s.attr: s.kind for s in scope.slots}[step.slot]
+                args = [
+                    f"self.{step.slot}[{key if index == 'list' else repr(key)}]({', '.join(args)})"
+                    for key, _ in step.branches
+                ]
+            expr = functional_call(spec.functional, plain(values_of(step.last)), args)
+        else:
+            expr = f"self.{step.slot}({', '.join(step.args)})"
+        if step.inline_return:
+            lines.append(f"return {expr}")
+        elif all(o is None for o in step.outs):
+            lines.append(expr)
+        else:
+            lines.append(f"{', '.join(o or '_' for o in step.outs)} = {expr}")
+    if not any(s.inline_return for s in scope.steps):
+        lines.append(f"return {', '.join(r or '_' for r in scope.returns)}")
+    return tuple(lines)

@@ -1,0 +1,57 @@
+"""Functional ops made callable: the targets a :class:`~designer.core.forms.Functional` names.
+
+Helper functions are defined here once, as plain Python: the live model calls them, and the code
+generator copies their source into the generated file (so each must use only ``torch`` and ``F``
+and builtins, and keep the docstring it should have there).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from designer.core.forms import INFIX, Functional
+
+
+def pad_to_match(x, ref):
+    """Pad (or crop) the spatial dimensions of x, centred, to those of ref."""
+    pad = []
+    for axis in range(x.dim() - 1, 1, -1):
+        diff = ref.size(axis) - x.size(axis)
+        pad += [diff // 2, diff - diff // 2]
+    return F.pad(x, pad)
+
+
+HELPERS: dict[str, Callable] = {"pad_to_match": pad_to_match}
+
+
+def target(functional: Functional) -> Callable:
+    """The function a declaration names: a torch function, a helper or an operator's."""
+    if functional.infix:
+        return getattr(operator, INFIX[functional.target])
+    if functional.helpers:
+        return HELPERS[functional.target]
+    root, *path = functional.target.split(".")
+    if root != "torch":
+        raise ValueError(f"functional target {functional.target!r} is not a torch function")
+    return functools.reduce(getattr, path, torch)
+
+
+def bind(functional: Functional, params: Mapping[str, Any]) -> Callable[[list], Any]:
+    """A callable on the list of input tensors (in port order), the node's parameters bound."""
+    fn, keywords = target(functional), functional.arguments(params)
+    if functional.infix:
+        return lambda tensors: functools.reduce(fn, tensors)
+    if functional.packed:
+        return lambda tensors: fn(tensors, **keywords)
+    return lambda tensors: fn(*tensors, **keywords)
+
+
+def run(functional: Functional, params: Mapping[str, Any], tensors: list) -> Any:
+    """Apply the op once to ``tensors``."""
+    return bind(functional, params)(tensors)

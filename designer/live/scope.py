@@ -1,0 +1,67 @@
+"""Planning one class: a design or composite body as slots and straight-line forward steps."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from designer.core.graph import Design
+from designer.core.walk import flow_order, ordered_inputs
+from designer.live.plan_types import Scope, Slot, Step
+from designer.live.slots import plan_slots
+from designer.live.units import RawStep, Unit, group_units, node_kind, unit_order
+from designer.live.variables import Variables
+
+
+def plan_scope(
+    design: Design, class_name: str, *, model: bool, reserved: frozenset[str] = frozenset()
+) -> Scope:
+    """Slots and forward steps for one design or composite body (structure only)."""
+    order = flow_order(design)
+    units = unit_order(design, group_units(design, order), order)
+    slots, attr_of = plan_slots(design, units, None if model else class_name, not model)
+    inputs = [n for n in order if node_kind(design, n) == "input"]
+    inputs = sorted(inputs, key=design.node_ids().index)
+    outputs = [n for n in design.node_ids() if node_kind(design, n) == "output"]
+    alive = set(outputs).union(*(nx.ancestors(design.graph, o) for o in outputs))
+    slot_of = {s.attr: s for s in slots}
+    raw = [_raw_step(design, u, slot_of.get(attr_of.get(i))) for i, u in enumerate(units)]
+    live = [r for r in raw if r.unit.last in alive]
+    dead = [r for r in raw if r.unit.last not in alive]  # computed only when capturing
+    variables = Variables(design, inputs, outputs, live, model, reserved)
+    scope = Scope(
+        name=class_name,
+        design=design,
+        inputs=[(n, variables.name_of[(n, "out")]) for n in inputs],
+        slots=slots,
+        steps=[variables.step(s, i) for i, s in enumerate(live)] + [_dead_step(s) for s in dead],
+        returns=[variables.return_name(o) for o in outputs],
+        outputs=outputs,
+    )
+    for slot in slots:
+        for entry in slot.entries or (slot,):
+            prefix = f"{slot.attr}.{entry.attr}" if slot.entries else slot.attr
+            for k, node_id in enumerate(entry.nodes):
+                scope.node_slot[node_id] = (prefix, k if entry.kind == "sequential" else None)
+    return scope
+
+
+def _raw_step(design: Design, unit: Unit, slot: Slot | None) -> RawStep:
+    ports = tuple(design.spec(design.node(unit.last)["type"]).outputs)
+    attr = None if slot is None else slot.attr
+    branches = tuple((e.attr, e.nodes) for e in slot.entries) if slot is not None else ()
+    return RawStep(unit, attr, ordered_inputs(design, unit.first), ports, branches)
+
+
+def _dead_step(raw: RawStep) -> Step:
+    """A step whose result reaches no Output: not written, run live only to capture previews."""
+    return Step(
+        nodes=tuple(raw.unit.nodes),
+        last=raw.unit.last,
+        slot=raw.attr,
+        args=(),
+        outs=(None,) * len(raw.ports),
+        ports=raw.ports,
+        arg_keys=tuple(raw.args),
+        dead=True,
+        branches=raw.branches,
+    )
