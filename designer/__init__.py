@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from designer.core.validate import Analyzer, Issue, Report, validate
     from designer.edit.editor import Editor, EditRefused
     from designer.interop.export import export_onnx
+    from designer.interop.importer import ImportFailed, import_torch
     from designer.live.model import build
 
 
@@ -31,11 +32,13 @@ _API = {  # public name -> the module that defines it
     "DesignFileError": "designer.core.errors",
     "EditRefused": "designer.edit.editor",
     "Editor": "designer.edit.editor",
+    "ImportFailed": "designer.interop.importer",
     "Issue": "designer.core.validate",
     "Report": "designer.core.validate",
     "build": "designer.live.model",
     "export_onnx": "designer.interop.export",
     "generate_code": "designer.codegen.writer",
+    "import_torch": "designer.interop.importer",
     "load": "designer.core.fileformat",
     "loads": "designer.core.fileformat",
     "save": "designer.core.fileformat",
@@ -49,12 +52,14 @@ __all__ = [
     "DesignFileError",
     "EditRefused",
     "Editor",
+    "ImportFailed",
     "Issue",
     "Report",
     "__version__",
     "build",
     "export_onnx",
     "generate_code",
+    "import_torch",
     "load",
     "loads",
     "save",

@@ -1,0 +1,128 @@
+"""Cut the flat traced graph back into one :class:`Body` per module call.
+
+A body holds the nodes created while its module's ``forward`` ran (not those of the modules it
+calls, which become child ops), wired by ``(node id, port)``: its Input ports are the tensor
+arguments of the call, its Output ports what it returned. Layers are named after their attribute
+path inside the module (``double_conv.0`` -> ``double_conv_0``), functional ops after their block.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from torch import fx
+
+from designer.interop.importer.classify import Context
+from designer.interop.importer.ir import Body, Namer, Op, Ref
+from designer.interop.importer.mapped import Alias, Block, Opaque
+from designer.interop.importer.modules import layer_name
+from designer.interop.importer.tracer import SCOPE, ScopeCall
+
+_OP_NAMES = {"Add": "add", "Multiply": "mul", "Concat": "cat", "PadToMatch": "pad"}
+
+
+class _Cutter:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.opaque: list[Opaque] = []
+        self.own: dict[int, list[fx.Node]] = defaultdict(list)
+        self.kids: dict[int, list[ScopeCall]] = defaultdict(list)
+        for node in ctx.trace.graph.nodes:
+            if node.op not in ("placeholder", "output"):
+                self.own[node.meta[SCOPE]].append(node)
+        for call in ctx.trace.scopes[1:]:
+            self.kids[call.parent].append(call)
+
+    def body(self, call: ScopeCall) -> tuple[Body, list[fx.Node]]:
+        """The body of one call, and the graph nodes its Input ports stand for."""
+        body = Body(call.path, type(call.module), [])
+        namer, refs, fed = Namer(), {}, []
+        for port, node in call.inputs:
+            if self.ctx.is_tensor(node) and node not in refs:
+                name = namer.take(port, "x")
+                body.inputs.append((name, tuple(self.ctx.values[node].shape)))
+                refs[node] = (name, "out")
+                fed.append(node)
+        events = [(self.ctx.order[n], 1, n) for n in self.own[call.index]]
+        events += [(kid.start, 0, kid) for kid in self.kids[call.index]]
+        for _, is_node, item in sorted(events, key=lambda e: e[:2]):
+            if is_node:
+                self._node(body, call, item, refs, namer)
+            else:
+                self._child(body, call, item, refs, namer)
+        outputs = call.outputs
+        for i, value in enumerate(outputs, start=1):
+            ref = self._resolve(value, refs, call, "returns")
+            if ref is not None:
+                body.outputs.append((namer.take("y" if len(outputs) == 1 else f"y{i}"), ref))
+        return body, fed
+
+    def _resolve(self, value: Any, refs: dict, call: ScopeCall, use: str) -> Ref | None:
+        """Where a value comes from in this body; None (and an opaque record) when nowhere."""
+        if isinstance(value, fx.Node) and value in refs:
+            return refs[value]
+        if isinstance(value, fx.Node) and self.ctx.is_tensor(value):
+            reason = "uses a tensor that is none of its inputs (kept on the module?)"
+        else:
+            reason = f"{use} {value!r} where a computed tensor is expected"
+        self.opaque.append(Opaque(call.path, use, reason, call.cls))
+        return None
+
+    def _inputs(self, nodes: list, refs: dict, call: ScopeCall, what: str) -> list[Ref] | None:
+        inputs = [self._resolve(n, refs, call, what) if n not in refs else refs[n] for n in nodes]
+        return None if None in inputs else inputs
+
+    def _node(self, body: Body, call: ScopeCall, node: fx.Node, refs: dict, namer: Namer):
+        mapped = self.ctx.classify(node, call.path, call.cls)
+        if isinstance(mapped, Opaque):
+            self.opaque.append(mapped)
+            refs[node] = None
+        elif isinstance(mapped, Alias):
+            source = self._inputs([mapped.source], refs, call, "passes on")
+            refs[node] = source[0] if source else None
+        elif isinstance(mapped, Block):
+            inputs = self._inputs(mapped.inputs, refs, call, mapped.block)
+            if inputs is None:
+                refs[node] = None
+                return
+            op_id = namer.take(self._op_name(call, mapped), snake(mapped.block))
+            what = mapped.block if mapped.layer is None else _what(node, self.ctx)
+            body.ops.append(Op(op_id, mapped.block, mapped.params, inputs, what, mapped.layer))
+            refs[node] = (op_id, "out")
+
+    @staticmethod
+    def _op_name(call: ScopeCall, mapped: Block) -> str:
+        if mapped.layer is None:
+            return _OP_NAMES.get(mapped.block, snake(mapped.block))
+        return _relative(mapped.layer, call.path)
+
+    def _child(self, body: Body, call: ScopeCall, kid: ScopeCall, refs: dict, namer: Namer):
+        child, fed = self.body(kid)
+        inputs = self._inputs(fed, refs, call, kid.cls)
+        op_id = namer.take(_relative(kid.path, call.path), snake(kid.cls))
+        body.ops.append(Op(op_id, "", {}, inputs or [], kid.cls, child=child))
+        for (port, _), value in zip(child.outputs, kid.outputs, strict=False):
+            if isinstance(value, fx.Node) and value not in refs:
+                refs[value] = (op_id, port)
+
+
+def _relative(path: str, scope: str) -> str:
+    return path[len(scope) + 1 :] if scope and path.startswith(scope + ".") else path
+
+
+def _what(node: fx.Node, ctx: Context) -> str:
+    return layer_name(ctx.values.modules[node.target])
+
+
+def snake(name: str) -> str:
+    """``MaxPool2d`` -> ``max_pool2d``, ``LeakyReLU`` -> ``leaky_relu``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def cut(ctx: Context) -> tuple[Body, list[Opaque]]:
+    """The model's body (children nested in its ops) and every opaque node found on the way."""
+    cutter = _Cutter(ctx)
+    root, _ = cutter.body(ctx.trace.scopes[0])
+    return root, cutter.opaque

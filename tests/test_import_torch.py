@@ -1,0 +1,296 @@
+"""Importing nn.Modules: hierarchy as composite blocks, weights under the live keys, same outputs
+from the live model and the generated code, clear failures for what no block expresses."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from codegen_helpers import exec_source
+from common import ROOT
+from import_models import (
+    Branchy,
+    DataDependent,
+    Head,
+    Mixed,
+    Odd,
+    ResNet,
+    Scaled,
+    Shared,
+    SizeBranch,
+    UNet,
+    randomized,
+)
+from torch import nn
+
+import designer
+from designer.core.fileformat import dumps
+from designer.interop.importer import ImportFailed, import_torch
+
+
+def outputs(module: nn.Module, inputs: tuple) -> tuple:
+    with torch.no_grad():
+        out = module(*inputs)
+    return out if isinstance(out, tuple) else (out,)
+
+
+def assert_close(got: tuple, want: tuple) -> None:
+    assert len(got) == len(want)
+    for a, b in zip(got, want, strict=True):
+        assert a.shape == b.shape
+        scale = max(1.0, b.abs().max().item())
+        assert (a - b).abs().max().item() <= 1e-5 * scale
+
+
+def check_same_model(module: nn.Module, inputs: tuple, result) -> None:
+    """The imported design, built live and as generated code, loads the weights strictly and
+    computes what the module computes."""
+    want = outputs(module, inputs)
+    live = designer.build(result.design, device="cpu")
+    live.load_state_dict(result.state_dict, strict=True)
+    assert_close(outputs(live.eval(), inputs), want)
+    source = designer.generate_code(result.design, class_name="Imported")
+    generated = exec_source(source)["Imported"]()
+    generated.load_state_dict(result.state_dict, strict=True)
+    assert_close(outputs(generated.eval(), inputs), want)
+
+
+def instances(design, block: str) -> dict[str, dict]:
+    return {n: design.node(n)["params"] for n in design.nodes_of_type(block)}
+
+
+@pytest.fixture(scope="module")
+def seed_unet():
+    """The seed's U-Net as written there (64 to 1024 channels), on an input not divisible by
+    16, so that every Up pads."""
+    module = randomized(UNet(n_channels=3, n_classes=2))
+    inputs = (torch.randn(2, 3, 68, 68),)
+    return module, inputs, import_torch(module, inputs)
+
+
+def test_seed_unet_imports_as_its_blocks(seed_unet):
+    _, _, result = seed_unet
+    design = result.design
+    assert set(design.blocks) == {"DoubleConv", "Down", "Up", "OutConv"}
+    order = [design.node(n)["type"] for n in design.node_ids()]
+    assert order == ["Input", "DoubleConv", *["Down"] * 4, *["Up"] * 4, "OutConv", "Output"]
+    assert design.node("x")["params"]["shape"] == [3, 68, 68]
+    downs = instances(design, "Down")
+    assert [p["out_channels"] for p in downs.values()] == [128, 256, 512, 1024]
+    assert [p.name for p in design.blocks["Down"].params] == ["out_channels"]
+    assert [p["out_channels"] for p in instances(design, "Up").values()] == [512, 256, 128, 64]
+    up = design.blocks["Up"].body
+    assert up.nodes_of_type("Input") == ["x1", "x2"]
+    assert up.node("up")["params"]["out_channels"] == {"expr": "in_channels // 2"}
+    assert [up.node(n)["type"] for n in ("pad", "cat")] == ["PadToMatch", "Concat"]
+    double = design.blocks["DoubleConv"].body
+    convs = [double.node(n)["params"]["out_channels"] for n in double.nodes_of_type("Conv2d")]
+    assert convs == [{"expr": "out_channels"}] * 2
+    assert instances(design, "OutConv") == {"outc": {"out_channels": 2}}
+    assert not result.opaque
+
+
+def test_seed_unet_validates_and_keeps_its_parameters(seed_unet):
+    module, _, result = seed_unet
+    report = designer.validate(result.design)
+    assert report.ok, report.issues
+    count = sum(p.numel() for p in module.parameters())
+    assert report.total_params == count == result.design_params
+    assert report.nodes["y"].shape == (None, 2, 68, 68)
+
+
+def test_seed_unet_computes_the_same_live_and_generated(seed_unet):
+    check_same_model(*seed_unet)
+
+
+def test_seed_unet_saved_design_takes_the_weights_at_any_batch(seed_unet, tmp_path):
+    module, _, result = seed_unet
+    designer.save(result.design, tmp_path / "unet.json")
+    loaded = designer.load(tmp_path / "unet.json")
+    assert dumps(loaded) == dumps(result.design)
+    live = designer.build(loaded, device="cpu")
+    live.load_state_dict(result.state_dict, strict=True)
+    three = (torch.randn(3, 3, 68, 68),)  # imported with a batch of 2: the batch is symbolic
+    assert_close(outputs(live.eval(), three), outputs(module, three))
+
+
+def test_bilinear_unet_declares_mid_channels():
+    module = randomized(UNet(3, 4, bilinear=True, base=8))
+    inputs = (torch.randn(2, 3, 52, 52),)
+    result = import_torch(module, inputs)
+    blocks = result.design.blocks
+    assert [p.name for p in blocks["DoubleConv"].params] == ["out_channels", "mid_channels"]
+    assert [p.name for p in blocks["Down"].params] == ["out_channels"]
+    up = blocks["Up"].body
+    assert up.node("conv")["params"]["mid_channels"] == {"expr": "in_channels"}
+    assert up.node("up")["type"] == "Upsample"
+    check_same_model(module, inputs, result)
+
+
+def test_resnet_basic_blocks_share_one_block_with_a_downsample_switch():
+    module = randomized(ResNet())
+    inputs = (torch.randn(2, 3, 32, 32),)
+    result = import_torch(module, inputs)
+    block = result.design.blocks["BasicBlock"]
+    assert [p.name for p in block.params] == ["out_channels", "stride", "use_downsample"]
+    body = block.body
+    assert body.node("downsample_0")["when"] == "use_downsample"
+    assert body.node("downsample_1")["when"] == "use_downsample"
+    assert "when" not in body.node("conv1")
+    blocks = instances(result.design, "BasicBlock")
+    assert [p["use_downsample"] for p in blocks.values()] == [
+        False,
+        False,
+        True,
+        False,
+        True,
+        False,
+    ]
+    assert [p["out_channels"] for p in blocks.values()] == [16, 16, 32, 32, 64, 64]
+    assert list(blocks) == [f"layer{i}_{j}" for i in (1, 2, 3) for j in (0, 1)]
+    check_same_model(module, inputs, result)
+
+
+def test_functional_ops_and_view_become_blocks():
+    module = randomized(Head())
+    inputs = (torch.randn(2, 3, 16, 16),)
+    result = import_torch(module, inputs)
+    types = [result.design.node(n)["type"] for n in result.design.node_ids()]
+    assert types == [
+        "Input", "Conv2d", "ReLU", "MaxPool2d", "AdaptiveAvgPool2d", "Flatten", "Linear",
+        "LogSoftmax", "Output",
+    ]  # fmt: skip
+    assert result.design.node("flatten")["params"] == {}  # start_dim 1, the default
+    check_same_model(module, inputs, result)
+
+
+def test_two_inputs_concat_and_multiply():
+    module = randomized(Branchy())
+    inputs = (torch.randn(2, 3, 8, 8), torch.randn(2, 3, 8, 8))
+    result = import_torch(module, inputs)
+    design = result.design
+    assert design.nodes_of_type("Input") == ["x", "y"]
+    assert {"Concat", "Multiply", "Sigmoid", "ReLU"} <= {
+        design.node(n)["type"] for n in design.node_ids()
+    }
+    check_same_model(module, inputs, result)
+
+
+def test_a_sequential_model_is_a_chain():
+    module = randomized(
+        nn.Sequential(
+            nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Dropout(0.1), nn.Linear(64, 5)
+        )
+    )
+    inputs = (torch.randn(2, 3, 6, 6),)
+    result = import_torch(module, inputs)
+    assert result.design.node_ids()[1:-1] == [
+        "conv2d_0",
+        "relu_1",
+        "flatten_2",
+        "dropout_3",
+        "linear_4",
+    ]
+    check_same_model(module, inputs, result)
+
+
+def test_decisions_on_sizes_hold_for_the_example_and_are_noted():
+    module = randomized(SizeBranch())
+    inputs = (torch.randn(2, 3, 8, 8),)
+    result = import_torch(module, inputs)
+    types = [result.design.node(n)["type"] for n in result.design.node_ids()]
+    assert types == ["Input", "Conv2d", "ReLU", "MaxPool2d", "Output"]
+    assert result.design.node("max_pool2d")["params"]["kernel_size"] == 2
+    text = result.report()
+    assert "note: the model (SizeBranch): a condition on sizes was True for the example" in text
+    assert "note: the model (SizeBranch): kernel_size = 2 is read from a tensor's size" in text
+    check_same_model(module, inputs, result)
+
+
+def test_unlike_instances_get_a_block_each_and_unused_layers_are_left_out():
+    module = randomized(Mixed())
+    inputs = (torch.randn(2, 4, 5, 5),)
+    result = import_torch(module, inputs)
+    design = result.design
+    assert [design.node(n)["type"] for n in ("a", "b", "c")] == ["Act", "Act_2", "Act"]
+    assert result.unused_weights == ["unused.bias", "unused.weight"]
+    assert "left out: 2 tensors the forward never uses" in result.report()
+    check_same_model(module, inputs, result)
+
+
+def test_unsupported_ops_are_reported_with_their_module_path():
+    with pytest.raises(ImportFailed) as caught:
+        import_torch(Odd(), torch.randn(2, 3, 8, 8))
+    message = str(caught.value)
+    assert "cannot import Odd: 2 operations" in message
+    assert "`body.1` (Gate): torch.sin" in message
+    assert "`act`: nn.PReLU" in message
+    assert [(o.path, o.op) for o in caught.value.opaque] == [
+        ("body.1", "torch.sin"),
+        ("act", "nn.PReLU"),
+    ]
+
+
+def test_direct_parameters_and_resizing_to_a_tensor_are_reported():
+    with pytest.raises(ImportFailed) as caught:
+        import_torch(Scaled(), torch.randn(2, 3, 8, 8))
+    found = [(o.path, o.op, o.reason) for o in caught.value.opaque]
+    assert found == [
+        ("", "F.interpolate", "resizes to another tensor's size (no block does)"),
+        ("", "self.scale", "reads a parameter or tensor directly, outside any layer"),
+    ]
+    assert "the model (Scaled): F.interpolate" in str(caught.value)
+
+
+def test_shared_weights_are_refused():
+    with pytest.raises(ImportFailed, match=r"`conv`: nn.Conv2d: it runs 2 times"):
+        import_torch(Shared(), torch.randn(2, 4, 8, 8))
+
+
+def test_an_untraceable_module_is_named():
+    with pytest.raises(ImportFailed, match=r"`inner.1` \(Sign\): tracing"):
+        import_torch(DataDependent(), torch.randn(2, 3, 8, 8))
+
+
+def test_inputs_need_a_batch_dimension():
+    with pytest.raises(TypeError, match="batch dimension"):
+        import_torch(nn.ReLU(), torch.randn(3))
+
+
+def test_report_lists_blocks_parameters_and_opaque(seed_unet):
+    text = seed_unet[2].report()
+    assert "4 composite blocks" in text
+    assert "Down" in text and "×4" in text and "params: out_channels" in text
+    assert "31,037,698 parameters" in text
+    assert "x N×3×68×68" in text
+    assert "opaque: none" in text
+
+
+ROUND_TRIP = {  # smaller inputs than the examples' 572x572 keep the U-Nets quick
+    "unet.json": (3, 68, 68),
+    "unet_bilinear.json": (3, 68, 68),
+    "unet_small.json": None,
+    "resnet.json": None,
+    "two_branch.json": None,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUND_TRIP))
+def test_bundled_examples_round_trip(name):
+    original = designer.load(ROOT / "examples" / name)
+    inputs_of = {n: (2, *s) for n in original.nodes_of_type("Input") if (s := ROUND_TRIP[name])}
+    live = randomized(designer.build(original, "cpu", inputs_of or None))
+    torch.manual_seed(0)
+    inputs = live.example_inputs(batch=2)
+    result = import_torch(live, inputs, name=original.name)
+    report = designer.validate(result.design)
+    assert report.ok, report.issues
+    assert report.total_params == designer.validate(original, inputs_of or None).total_params
+    rebuilt = designer.build(result.design, device="cpu")
+    rebuilt.load_state_dict(result.state_dict, strict=True)
+    assert_close(outputs(rebuilt.eval(), inputs), outputs(live, inputs))
+    composites = {original.node(n)["type"] for n in original.node_ids()} & {
+        "DoubleConv",
+        "Down",
+        "Up",
+    }
+    assert composites <= set(result.design.blocks)
