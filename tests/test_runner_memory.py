@@ -110,15 +110,15 @@ def test_run_refuses_the_huge_linear_without_allocating(tmp_path, capsys, three_
 
 
 @linux_only
-def test_export_refuses_the_huge_linear_before_building(tmp_path, capsys):
+def test_export_refuses_the_huge_linear_before_building(tmp_path, capsys, three_gib_free):
+    """Over 2 GiB of weights goes to external data; this machine (3 GiB free) cannot hold it."""
     path, out = tmp_path / "huge.json", tmp_path / "huge.onnx"
     huge_linear(path)
-    with peak_rss() as used, pytest.raises(ExportError, match="2 GiB"):
+    with peak_rss() as used, pytest.raises(ExportError, match="not enough memory to export"):
         export_onnx(path, out)
     assert used["seconds"] < 2 and used["grown"] < 256 * 2**20 and not out.exists()
     assert main(["export", str(path), "-o", str(out)]) == 1
-    err = capsys.readouterr().err
-    assert "external data" in err and "MODEL.onnx.data" in err
+    assert "not enough memory to export" in capsys.readouterr().err
 
 
 def test_export_refuses_what_this_machine_cannot_hold(tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
+from designer.codegen.placing import entry_lines, moved, part_of
 from designer.core.forms import Functional
 from designer.core.symbolic import Sym, code, opaque, plain
 from designer.live.plan_types import Scope
@@ -76,22 +77,18 @@ def functional_call(functional: Functional, values: Mapping[str, Any], args: lis
 
 def forward_lines(scope: Scope, values_of) -> tuple[str, ...]:
     """The straight-line forward: one statement per plan step, then the return."""
-    lines = []
+    lines = entry_lines(scope)
     for step in scope.steps:
         if step.dead:
             continue
+        args = [moved(scope.placement, a, t) for a, t in zip(step.args, _tags(step), strict=True)]
         if step.functional or step.parallel:
             spec = scope.design.spec(scope.design.node(step.last)["type"])
-            args = list(step.args)
             if step.parallel:
-                index = {s.attr: s.kind for s in scope.slots}[step.slot]
-                args = [
-                    f"self.{step.slot}[{key if index == 'list' else repr(key)}]({', '.join(args)})"
-                    for key, _ in step.branches
-                ]
+                args = _branch_calls(scope, step)
             expr = functional_call(spec.functional, plain(values_of(step.last)), args)
         else:
-            expr = f"self.{step.slot}({', '.join(step.args)})"
+            expr = f"self.{step.slot}{part_of(scope, step)}({', '.join(args)})"
         if step.inline_return:
             lines.append(f"return {expr}")
         elif all(o is None for o in step.outs):
@@ -101,3 +98,21 @@ def forward_lines(scope: Scope, values_of) -> tuple[str, ...]:
     if not any(s.inline_return for s in scope.steps):
         lines.append(f"return {', '.join(r or '_' for r in scope.returns)}")
     return tuple(lines)
+
+
+def _branch_calls(scope: Scope, step) -> list[str]:
+    """``self.branches["a"](x)`` per branch; in a placed model each moves its input in and its
+    output back to the merge's device where those wires are cuts."""
+    kind = {s.attr: s.kind for s in scope.slots}[step.slot]
+    moves = step.branch_moves or ((None, None),) * len(step.branches)
+    calls = []
+    for (key, _), (into, back) in zip(step.branches, moves, strict=True):
+        args = ", ".join(moved(scope.placement, a, into) for a in step.args)
+        call = f"self.{step.slot}[{key if kind == 'list' else repr(key)}]({args})"
+        calls.append(moved(scope.placement, call, back))
+    return calls
+
+
+def _tags(step) -> tuple:
+    """Per argument, the tag it moves to (None: it stays); all None in an unplaced scope."""
+    return step.moves or (None,) * len(step.args)

@@ -16,7 +16,11 @@ status: 1 for a design or model problem, 2 for a file problem):
    with torch (:mod:`designer.interop.parity`); with dynamic axes at two different sizes;
 7. only a model that passed is written, atomically: a temporary file in the same folder renamed
    over the target, so an existing file is either kept whole or replaced whole
-   (:mod:`designer.interop.target`).
+   (:mod:`designer.interop.target`). Weights over protobuf's 2 GiB limit go to a side file,
+   ``model.onnx.data`` (ONNX external data, :mod:`designer.interop.external`), written first.
+
+A placed design (device tags, stages) is exported as one graph: the placement is ignored, and the
+result's notes say so.
 """
 
 from __future__ import annotations
@@ -38,6 +42,14 @@ from designer.interop.dynamic_axes import (
     varied_shapes,
 )
 from designer.interop.exporter import serialize, to_onnx, written_opset
+from designer.interop.external import (
+    check_side_file_target,
+    data_path,
+    externalize,
+    needs_external,
+    note,
+    structure_of,
+)
 from designer.interop.onnx_graph import op_counts, sanitize, unique_names
 from designer.interop.parity import (
     DEFAULT_TOLERANCE,
@@ -49,11 +61,16 @@ from designer.interop.parity import (
 from designer.interop.provenance import design_hash, stamp
 from designer.interop.result import ExportError, ExportResult
 from designer.interop.target import writable_target, write_atomically
+from designer.live.placed import is_placed
 from designer.live.weights import WeightsError, load_weights
 
 __all__ = ["MIN_OPSET", "ExportError", "ExportResult", "export_onnx"]
 
 MIN_OPSET = 18  # torch's exporter writes opset 18 and newer; older requests are silently ignored
+PLACEMENT_IGNORED = (
+    "placement ignored: an ONNX file is one graph for one device (the design's device tags and "
+    "stages apply to the live model and the generated code)"
+)
 
 
 def export_onnx(
@@ -91,16 +108,19 @@ def export_onnx(
         raise ExportError(str(exc), exc.status) from None
     check_memory(design, sizes, verify)
     model, loaded = _live_model(design, shapes, weights)
-    result, payload = _export(design, model, shapes, axes, opset, seed, target)
+    result, payload, data = _export(design, model, shapes, axes, opset, seed, target)
     result.weights = loaded
     if verify:
-        _verify(result, payload, model, sizes, tolerance, seed)
+        _verify(result, payload, data, model, sizes, tolerance, seed)
+    if data is not None:
+        write_atomically(result.data_path, data)  # first: the model never names missing data
     write_atomically(target, payload)
     return result
 
 
-def _export(design, model, shapes, axes, opset, seed, target) -> tuple[ExportResult, bytes]:
-    """Export, tidy and serialize; the result describes the graph (no checks yet)."""
+def _export(design, model, shapes, axes, opset, seed, target) -> tuple:
+    """Export, tidy and serialize: the result describing the graph (no checks yet), the model's
+    bytes and its external data (None when the weights fit in the model file)."""
     names = boundary_names(design)
     start = time.perf_counter()
     example = tuple(random_inputs(trace_shapes(shapes, axes), seed).values())
@@ -110,6 +130,10 @@ def _export(design, model, shapes, axes, opset, seed, target) -> tuple[ExportRes
     except AxisError as exc:
         raise ExportError(str(exc)) from None
     stamp(proto, design)
+    data = None
+    if needs_external(proto):
+        check_side_file_target(target)
+        data = externalize(proto, data_path(target).name)
     seconds = time.perf_counter() - start
     payload = serialize(proto)
     written = written_opset(proto)
@@ -125,7 +149,12 @@ def _export(design, model, shapes, axes, opset, seed, target) -> tuple[ExportRes
         seconds=seconds,
         design_sha256=design_hash(design),
     )
-    return result, payload
+    if is_placed(design):
+        result.notes.append(PLACEMENT_IGNORED)
+    if data is not None:
+        result.data_path, result.data_size = data_path(target), len(data)
+        result.notes.append(note(target, len(data)))
+    return result, payload, data
 
 
 # -- inputs, names, axes ------------------------------------------------------------------------
@@ -194,14 +223,11 @@ def random_inputs(shapes: Mapping[str, tuple[int, ...]], seed: int) -> dict[str,
 def check_memory(
     design: Design, sizes: Sequence[Mapping[str, tuple[int, ...]]], verify: bool = True
 ) -> None:
-    """Refuse, before anything is built, a model too large for one ONNX file (protobuf's 2 GiB)
-    or for this machine's free memory (:func:`designer.core.memory.export_estimate`)."""
-    from designer.core.memory import available_bytes, export_estimate, shortfall, too_large_for_onnx
+    """Refuse, before anything is built, an export too large for this machine's free memory
+    (:func:`designer.core.memory.export_estimate`)."""
+    from designer.core.memory import available_bytes, export_estimate, shortfall
 
     reports = [validate(design, dict(shapes)) for shapes in sizes]
-    problem = too_large_for_onnx(reports[0])
-    if problem is not None:
-        raise ExportError(problem)
     need = max((export_estimate(design, r, verify) for r in reports), key=lambda e: e.total)
     problem = shortfall(need, available_bytes(), "this machine")
     if problem is not None:
@@ -218,7 +244,7 @@ def _live_model(
     from designer.live.model import build
 
     try:
-        model = build(design, device="cpu", input_shapes=dict(shapes))
+        model = build(design, device="cpu", input_shapes=dict(shapes), placed=False)
     except ValueError as exc:  # PlanError: something validation passed but the builder cannot do
         raise ExportError(f"cannot build the model: {exc}") from None
     loaded = 0
@@ -230,13 +256,15 @@ def _live_model(
     return model.eval(), loaded
 
 
-def _verify(result, payload, model, sizes, tolerance, seed) -> None:
+def _verify(result, payload, data, model, sizes, tolerance, seed) -> None:
     """onnx.checker, then onnxruntime against torch at each set of input shapes (random
-    inputs drawn from ``seed + 1``, ``seed + 2``...)."""
+    inputs drawn from ``seed + 1``, ``seed + 2``...); external ``data`` read from memory."""
     try:
-        check(payload)
+        check(payload if data is None else structure_of(payload))
         result.checked = True
-        runtime = session(payload)
+        runtime = (
+            session(payload) if data is None else session(payload, {result.data_path.name: data})
+        )
     except VerificationError as exc:
         raise ExportError(f"{exc}; nothing was written") from None
     for draw, shapes in enumerate(sizes, start=seed + 1):

@@ -80,6 +80,6 @@ def serialize(proto: Any) -> bytes:
         return proto.SerializeToString()
     except ValueError as exc:  # protobuf refuses messages of 2 GiB and more
         raise ExportError(
-            f"the model is too large for a single ONNX file (2 GiB at most): {exc}; "
-            "exporting weights to a separate data file is not supported yet"
+            f"the model is too large for a single ONNX file (2 GiB at most) even with its large "
+            f"weights in a side file: {exc}"
         ) from None

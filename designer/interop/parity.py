@@ -52,12 +52,20 @@ def check(model: Any) -> None:
         raise VerificationError(f"onnx.checker rejects the exported model: {exc}") from None
 
 
-def session(payload: bytes) -> Any:
-    """An onnxruntime CPU session for a serialized model; raises VerificationError."""
+def session(payload: bytes, external: Mapping[str, Any] | None = None) -> Any:
+    """An onnxruntime CPU session for a serialized model, its external data files (name ->
+    contents) read from memory; raises VerificationError."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: no notices about unused initializers
+    if external:
+        import numpy as np
+
+        names, buffers = list(external), [np.frombuffer(b, np.uint8) for b in external.values()]
+        options.add_external_initializers_from_files_in_memory(
+            names, buffers, [len(b) for b in buffers]
+        )
     try:
         return ort.InferenceSession(payload, options, providers=["CPUExecutionProvider"])
     except Exception as exc:

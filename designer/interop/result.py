@@ -41,6 +41,9 @@ class ExportResult:
     weights: int = 0  # tensors loaded from a weights file
     checked: bool = False  # onnx.checker passed
     parity: list[Parity] = field(default_factory=list)
+    data_path: Path | None = None  # the side file of weights over 2 GiB (ONNX external data)
+    data_size: int = 0  # its bytes
+    notes: list[str] = field(default_factory=list)  # what the user should know, one line each
 
     @property
     def nodes(self) -> int:

@@ -17,24 +17,12 @@ from torch import nn
 from designer.core.graph import Design
 from designer.core.validate import Report
 from designer.core.walk import Visit, walk
+from designer.live.devices import resolve_device, tag_devices
 from designer.live.ops import bind
 from designer.live.plan import Plan, PlanError, make_plan
 from designer.live.plan_types import Scope, Slot
 
 __all__ = ["LiveModel", "PlanError", "build", "resolve_device"]
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``auto`` is CUDA when available, else the CPU; ``cuda`` without CUDA is an error."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("CUDA is not available on this machine; use --device cpu or auto")
-    return resolved
 
 
 class _ScopeModule(nn.Module):
@@ -45,7 +33,14 @@ class _ScopeModule(nn.Module):
     capturing.
     """
 
-    def __init__(self, scope: Scope, plan: Plan, body: Design, report: Report) -> None:
+    def __init__(
+        self,
+        scope: Scope,
+        plan: Plan,
+        body: Design,
+        report: Report,
+        devices: Mapping[str, torch.device] | None = None,
+    ) -> None:
         super().__init__()
         visits = {v.node: v for v in walk(body, report)}
         for slot in scope.slots:
@@ -55,10 +50,15 @@ class _ScopeModule(nn.Module):
         def at(key: tuple[str, str]) -> int:
             return index.setdefault(key, len(index))
 
+        devices = devices or {}
         self._input_names = tuple(var for _, var in scope.inputs)
         self._input_nodes = tuple(node for node, _ in scope.inputs)
         self._inputs = tuple(at((node, "out")) for node in self._input_nodes)
-        program = [_compile_step(step, visits, at) for step in scope.steps]
+        self._entry = _entry_moves(scope, devices)
+        self._parts = {
+            part_key(s): self._modules[s.slot][slice(*s.part)] for s in scope.steps if s.part
+        }  # slices of a Sequential cut by placement: plain entries, the members registered once
+        program = [_compile_step(step, visits, at, devices) for step in scope.steps]
         alive = [p for p, step in zip(program, scope.steps, strict=True) if not step.dead]
         self._returns = tuple(at(body.inputs_of(o)["in"]) for o in scope.outputs)
         self._program = _with_frees(alive, self._returns)
@@ -76,22 +76,23 @@ class _ScopeModule(nn.Module):
                 f"({', '.join(self._input_names)}), got {len(inputs)}"
             )
         env: list[Any] = [None] * self._size
+        inputs = _moved(list(inputs), self._entry)
         for i, value in zip(self._inputs, inputs, strict=True):
             env[i] = value
         if capture is not None:
             for node, value in zip(self._input_nodes, inputs, strict=True):
                 capture[prefix + node] = value
         program = self._program if capture is None else self._capturing
-        for attr, op, args, outs, nodes, branches, frees in program:
-            values = [env[a] for a in args]
+        for attr, op, args, moves, outs, nodes, branches, frees in program:
+            values = _moved([env[a] for a in args], moves)
             if branches:
                 result = op(self._branches(attr, branches, values, capture, prefix))
             elif op is not None:
                 result = op(values)
             elif capture is None:
-                result = self._modules[attr](*values)
+                result = self._module(attr)(*values)
             else:
-                result = _capture_module(self._modules[attr], nodes, values, capture, prefix)
+                result = _capture_module(self._module(attr), nodes, values, capture, prefix)
             if len(outs) == 1:
                 env[outs[0]] = result
             else:
@@ -107,15 +108,24 @@ class _ScopeModule(nn.Module):
                 capture[prefix + node] = value
         return returned[0] if len(returned) == 1 else returned
 
+    def _module(self, attr: str) -> nn.Module:
+        """A slot's module, or the slice of one that a step runs."""
+        part = self._parts.get(attr)
+        return self._modules[attr] if part is None else part
+
     def _branches(self, attr, branches, values, capture, prefix) -> list:
-        """The outputs of a ModuleDict/ModuleList slot's branches, all fed the same input."""
+        """The outputs of a ModuleDict/ModuleList slot's branches, all fed the same input (moved
+        in, and each output back to the merge's device, over the cut wires of a placed model)."""
         container = self._modules[attr]
-        if capture is None:
-            return [container[key](*values) for key, _ in branches]
-        return [
-            _capture_module(container[key], nodes, values, capture, prefix)
-            for key, nodes in branches
-        ]
+        outputs = []
+        for key, nodes, into, back in branches:
+            args = values if into is None else [v.to(into) for v in values]
+            if capture is None:
+                output = container[key](*args)
+            else:
+                output = _capture_module(container[key], nodes, args, capture, prefix)
+            outputs.append(output if back is None else output.to(back))
+        return outputs
 
 
 def _capture_module(module: nn.Module, nodes, values, capture: dict, prefix: str) -> Any:
@@ -142,9 +152,21 @@ def _call(module: nn.Module, values, capture: dict, prefix: str) -> Any:
 class LiveModel(_ScopeModule):
     """The whole design as a module. ``forward_capture`` also returns every node's output."""
 
-    def __init__(self, plan: Plan) -> None:
-        super().__init__(plan.model, plan, plan.design, plan.report)
+    def __init__(self, plan: Plan, devices: Mapping[str, torch.device] | None = None) -> None:
+        super().__init__(plan.model, plan, plan.design, plan.report, devices)
         self.plan = plan
+
+    def place(self, devices: Mapping[str, torch.device]) -> LiveModel:
+        """Move each top-level submodule (each member, in a Sequential cut by placement) to the
+        device of its placement tag."""
+        for attr, tags in self.plan.model.placement.slots.items():
+            module = self._modules[attr]
+            if len(set(tags)) == 1:
+                module.to(devices[tags[0]])
+                continue
+            for member, tag in zip(module.children(), tags, strict=True):
+                member.to(devices[tag])
+        return self
 
     def forward_capture(
         self, *inputs: torch.Tensor, into: dict | None = None
@@ -167,21 +189,60 @@ class LiveModel(_ScopeModule):
         )
 
 
-def _compile_step(step, visits: dict[str, Visit], at) -> tuple:
-    """A step as a tuple the forward loop unpacks quickly (values as list indices)."""
+def _compile_step(step, visits: dict[str, Visit], at, devices: Mapping) -> tuple:
+    """A step as a tuple the forward loop unpacks quickly (values as list indices, moves as
+    (argument position, device) pairs)."""
     op = None
     if step.functional or step.parallel:
         merge = visits[step.last]
         op = bind(merge.spec.functional, merge.values)
     args = tuple(at(k) for k in step.arg_keys)
-    branches = tuple((int(k) if k.isdigit() else k, nodes) for k, nodes in step.branches)
-    return (step.slot, op, args, tuple(at(k) for k in step.out_keys), step.nodes, branches)
+    moves = _placed_moves(enumerate(step.moves), devices)
+    branches = tuple(
+        (int(k) if k.isdigit() else k, nodes, into, back)
+        for (k, nodes), (into, back) in zip(
+            step.branches, _branch_devices(step, devices), strict=True
+        )
+    )
+    attr = part_key(step) if step.part else step.slot
+    return (attr, op, args, moves, tuple(at(k) for k in step.out_keys), step.nodes, branches)
+
+
+def _branch_devices(step, devices: Mapping) -> list[tuple]:
+    """Per branch, the devices its input moves to and its output moves back to (None: stays)."""
+    if not devices or not step.branch_moves:
+        return [(None, None)] * len(step.branches)
+    return [(devices.get(into), devices.get(back)) for into, back in step.branch_moves]
+
+
+def part_key(step) -> str:
+    """``features[2:4]``: the key of the slice of a Sequential slot that a step runs."""
+    return f"{step.slot}[{step.part[0]}:{step.part[1]}]"
+
+
+def _placed_moves(tags, devices: Mapping) -> tuple:
+    """(position, device) for each tagged position; none when the model is built unplaced."""
+    return tuple((k, devices[tag]) for k, tag in tags if tag is not None and devices)
+
+
+def _entry_moves(scope: Scope, devices: Mapping) -> tuple:
+    """The inputs that move to their tag's device as the forward starts."""
+    if scope.placement is None:
+        return ()
+    tags = scope.placement.inputs
+    return _placed_moves(((k, tags.get(var)) for k, (_, var) in enumerate(scope.inputs)), devices)
+
+
+def _moved(values: list, moves: tuple) -> list:
+    for k, device in moves:
+        values[k] = values[k].to(device)
+    return values
 
 
 def _with_frees(program: list[tuple], keep: tuple[int, ...]) -> tuple:
     """Each step with the values to drop after it: those it reads for the last time."""
     last: dict[int, int] = {}
-    for k, (_, _, args, _, _, _) in enumerate(program):
+    for k, (_, _, args, *_) in enumerate(program):
         for i in args:
             last[i] = k
     frees: list[list[int]] = [[] for _ in program]
@@ -229,12 +290,24 @@ def build(
     design: Design,
     device: str | torch.device = "auto",
     input_shapes: Mapping[str, tuple] | None = None,
+    *,
+    placed: bool | None = None,
 ) -> LiveModel:
     """The design as a live ``nn.Module`` on ``device`` (``auto``: CUDA when available, else CPU).
+
+    A placed design's top-level parts go to their tags' devices (untagged ones to ``device``) and
+    its values move at cut wires only. ``placed=False`` builds it whole on ``device`` without a
+    move (as the ONNX export does); by default a build on ``meta`` (shapes only) is not placed.
 
     Raises :class:`~designer.live.plan.PlanError` (a ``ValueError``) listing the issues of an
     invalid design, and ``ValueError`` for an unusable device.
     """
     target = resolve_device(device)
     plan = make_plan(design, input_shapes)
-    return LiveModel(plan).to(target)
+    placement = plan.model.placement
+    if placed is None:
+        placed = target.type != "meta"
+    if placement is None or not placed:
+        return LiveModel(plan).to(target)
+    devices = tag_devices(design, placement.devices, target)
+    return LiveModel(plan, devices).place(devices)

@@ -55,6 +55,9 @@ class Step:
     arg_keys: tuple[tuple[str, str], ...] = ()  # the (node, port) values ``args`` name
     dead: bool = False  # reaches no Output: left out of the code, run live only when capturing
     branches: tuple[tuple[str, tuple[str, ...]], ...] = ()  # parallel: (entry key, its nodes)
+    moves: tuple[str | None, ...] = ()  # per arg: the tag it moves to over a cut wire, or None
+    part: tuple[int, int] | None = None  # the slice of a Sequential slot it runs, if not all
+    branch_moves: tuple[tuple[str | None, str | None], ...] = ()  # parallel: (into, back) tags
 
     @property
     def functional(self) -> bool:
@@ -70,6 +73,19 @@ class Step:
         return tuple((self.last, p) for p in self.ports)
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a placed model's parts run, by placement tag ('' for untagged parts).
+
+    ``devices`` names each tag's constructor argument (``dev0``; ``device`` for untagged parts),
+    ``slots`` gives each attribute's tags and ``inputs`` the tag each tagged input moves to first.
+    """
+
+    devices: dict[str, str]
+    slots: dict[str, tuple[str, ...]]  # per member of a Sequential (entry of a container)
+    inputs: dict[str, str]
+
+
 @dataclass
 class Scope:
     """The attributes and the forward of one class."""
@@ -82,6 +98,7 @@ class Scope:
     returns: list[str | None]  # one variable per Output node, in order; None: inline return
     outputs: list[str]  # Output node ids
     node_slot: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    placement: Placement | None = None  # the model of a placed design only
 
     def path_of(self, node_id: str) -> str | None:
         """The module path of a node (``inc``, ``stem.1``), None for functional ops and I/O."""

@@ -6,6 +6,16 @@ import networkx as nx
 
 from designer.core.graph import Design
 from designer.core.walk import flow_order, ordered_inputs
+from designer.live.names import module_attributes
+from designer.live.placed import (
+    arg_moves,
+    branch_moves,
+    device_arguments,
+    is_placed,
+    placement,
+    runs,
+    used_tags,
+)
 from designer.live.plan_types import Scope, Slot, Step
 from designer.live.slots import plan_slots
 from designer.live.units import RawStep, Unit, group_units, node_kind, unit_order
@@ -15,16 +25,26 @@ from designer.live.variables import Variables
 def plan_scope(
     design: Design, class_name: str, *, model: bool, reserved: frozenset[str] = frozenset()
 ) -> Scope:
-    """Slots and forward steps for one design or composite body (structure only)."""
+    """Slots and forward steps for one design or composite body (structure only); the model of
+    a placed design also gets its device arguments and the moves at its cut wires."""
     order = flow_order(design)
     units = unit_order(design, group_units(design, order), order)
-    slots, attr_of = plan_slots(design, units, None if model else class_name, not model)
+    placed = model and is_placed(design)
+    taken = reserved | module_attributes()
+    devices = device_arguments(used_tags(design, order), taken) if placed else {}
+    slots, attr_of = plan_slots(
+        design, units, None if model else class_name, not model, frozenset(devices.values())
+    )
     inputs = [n for n in order if node_kind(design, n) == "input"]
     inputs = sorted(inputs, key=design.node_ids().index)
     outputs = [n for n in design.node_ids() if node_kind(design, n) == "output"]
     alive = set(outputs).union(*(nx.ancestors(design.graph, o) for o in outputs))
     slot_of = {s.attr: s for s in slots}
-    raw = [_raw_step(design, u, slot_of.get(attr_of.get(i))) for i, u in enumerate(units)]
+    raw = [
+        _raw_step(design, part, slot_of.get(attr_of.get(i)), placed, span)
+        for i, unit in enumerate(units)
+        for span, part in _parts(design, unit, placed)
+    ]
     live = [r for r in raw if r.unit.last in alive]
     dead = [r for r in raw if r.unit.last not in alive]  # computed only when capturing
     variables = Variables(design, inputs, outputs, live, model, reserved)
@@ -37,6 +57,8 @@ def plan_scope(
         returns=[variables.return_name(o) for o in outputs],
         outputs=outputs,
     )
+    if placed:
+        scope.placement = placement(design, devices, slots, scope.inputs)
     for slot in slots:
         for entry in slot.entries or (slot,):
             prefix = f"{slot.attr}.{entry.attr}" if slot.entries else slot.attr
@@ -45,11 +67,29 @@ def plan_scope(
     return scope
 
 
-def _raw_step(design: Design, unit: Unit, slot: Slot | None) -> RawStep:
+def _parts(design: Design, unit: Unit, placed: bool) -> list[tuple[tuple | None, Unit]]:
+    """A unit, or a chain cut by placement as its runs: (slice of the Sequential, sub-unit)."""
+    spans = runs(design, unit.nodes) if placed and unit.kind == "sequential" else []
+    if len(spans) < 2:
+        return [(None, unit)]
+    return [
+        ((a, b), Unit("module" if b - a == 1 else "sequential", unit.nodes[a:b])) for a, b in spans
+    ]
+
+
+def _raw_step(
+    design: Design, unit: Unit, slot: Slot | None, placed: bool, part: tuple | None = None
+) -> RawStep:
     ports = tuple(design.spec(design.node(unit.last)["type"]).outputs)
     attr = None if slot is None else slot.attr
     branches = tuple((e.attr, e.nodes) for e in slot.entries) if slot is not None else ()
-    return RawStep(unit, attr, ordered_inputs(design, unit.first), ports, branches)
+    args = ordered_inputs(design, unit.first)
+    if placed and unit.kind == "parallel":
+        return RawStep(
+            unit, attr, args, ports, branches, branch_moves=branch_moves(design, unit, args)
+        )
+    moves = arg_moves(design, unit.first, args) if placed else ()
+    return RawStep(unit, attr, args, ports, branches, moves, part)
 
 
 def _dead_step(raw: RawStep) -> Step:
@@ -64,4 +104,7 @@ def _dead_step(raw: RawStep) -> Step:
         arg_keys=tuple(raw.args),
         dead=True,
         branches=raw.branches,
+        moves=raw.moves,
+        part=raw.part,
+        branch_moves=raw.branch_moves,
     )

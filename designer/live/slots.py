@@ -36,9 +36,13 @@ def _common_prefix(labels: list[str]) -> str:
 
 
 def plan_slots(
-    design: Design, units: list[Unit], class_name: str | None, whole_body: bool
+    design: Design,
+    units: list[Unit],
+    class_name: str | None,
+    whole_body: bool,
+    reserved: frozenset[str] = frozenset(),
 ) -> tuple[list[Slot], dict[int, str]]:
-    names = Namespace(module_attributes())
+    names = Namespace(module_attributes() | reserved)
     slots, attr_of = [], {}
     for i, unit in enumerate(units):
         if unit.kind == "functional":

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from designer.core.graph import Design
+from designer.core.placement import tag_of
 from designer.core.walk import ordered_inputs
 from designer.live.plan_types import PlanError
 
@@ -127,7 +128,13 @@ def _branches_of(design: Design, unit: Unit, owner: dict[str, Unit]) -> list[Uni
         ):
             return None
     sources = {tuple(ordered_inputs(design, b.first)) for b in branches}
-    return branches if len(sources) == 1 else None
+    return branches if len(sources) == 1 and all(_one_place(design, b) for b in branches) else None
+
+
+def _one_place(design: Design, branch: Unit) -> bool:
+    """A branch runs on one device: a cut inside one keeps its branches apart (the only case in
+    which placement changes the weights' names)."""
+    return len({tag_of(design, n) for n in branch.nodes}) == 1
 
 
 def _choice(design: Design, node_id: str) -> Unit | None:
@@ -202,3 +209,6 @@ class RawStep:
     args: list[tuple[str, str]]
     ports: tuple[str, ...]
     branches: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    moves: tuple[str | None, ...] = ()  # per arg: the tag it moves to over a cut wire, or None
+    part: tuple[int, int] | None = None  # the members of a Sequential slot it runs, if not all
+    branch_moves: tuple[tuple[str | None, str | None], ...] = ()  # parallel: (into, back) tags

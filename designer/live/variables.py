@@ -82,6 +82,9 @@ class Variables:
             inline_return=k in self.inline,
             arg_keys=tuple(raw.args),
             branches=raw.branches,
+            moves=raw.moves,
+            part=raw.part,
+            branch_moves=raw.branch_moves,
         )
 
     def return_name(self, output: str) -> str | None:

@@ -18,9 +18,12 @@ from designer.core import memory
 from designer.core.graph import Design
 from designer.core.memory import Estimate, estimate, human_bytes, shortfall
 from designer.core.validate import Report
+from designer.live.placed import is_placed
+from designer.run.stages import StageUse, placed_run_problem, stage_lines, stage_uses
 
 __all__ = [
     "Estimate",
+    "StageUse",
     "TimedCapture",
     "available_memory",
     "benchmark",
@@ -29,6 +32,8 @@ __all__ = [
     "peak_memory",
     "profile_nodes",
     "run_problem",
+    "stage_lines",
+    "stage_uses",
     "synchronizer",
 ]
 
@@ -46,7 +51,13 @@ def run_problem(
 ) -> str | None:
     """Why a forward pass of ``design`` would not fit on ``device`` (None when it fits).
 
-    Nothing is allocated: the estimate comes from the report (:mod:`designer.core.memory`)."""
+    Nothing is allocated: the estimate comes from the report (:mod:`designer.core.memory`). A
+    placed design is refused when a tag names a GPU this machine lacks, and otherwise checked
+    device by device (:mod:`designer.run.stages`)."""
+    if is_placed(design):
+        return placed_run_problem(
+            design, report, device, available_memory, capture=capture, amp=amp
+        )
     need = estimate(design, report, capture=capture, amp=amp)
     return shortfall(need, available_memory(device), str(device))
 

@@ -62,6 +62,7 @@ class RunResult:
     rows: list[NodeRun] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     reused_weights: bool = False
+    stages: list[Any] = field(default_factory=list)  # StageUse per stage of a placed design
 
     def row(self, node: str) -> NodeRun | None:
         return next((r for r in self.rows if r.node == node), None)
@@ -88,6 +89,14 @@ def statistics(tensor: Any) -> tuple[float, float, float, float]:
     return (values.min().item(), values.max().item(), values.mean().item(), std)
 
 
+def placement_key(design: Design) -> tuple:
+    """What places the model: every node's tag and the stages' devices."""
+    from designer.core.placement import tag_of
+
+    tags = tuple((n, tag_of(design, n)) for n in design.node_ids())
+    return tags, tuple(design.meta.get("stages") or ())
+
+
 class ModelCache:
     """The live model of the last design run, rebuilt only when the design or device changes."""
 
@@ -101,13 +110,20 @@ class ModelCache:
         from designer.live.model import build, resolve_device
 
         target = str(resolve_device(device))
-        key = (model_fingerprint(design), target)
+        key = (model_fingerprint(design), target, placement_key(design))
         if key == self.key and self.model is not None:
             return self.model, True
         self.model = None  # free the old one first (GPU memory)
         self.model = build(design, target).eval()
         self.key = key
         return self.model, False
+
+    def holds(self, design: Design, target: str) -> bool:
+        """True when the cached model is this design's, built for ``target``."""
+        from designer.core.fileformat import model_fingerprint
+
+        key = (model_fingerprint(design), target, placement_key(design))
+        return self.model is not None and self.key == key
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the current weights as ``.safetensors`` or a ``torch.save`` state dict."""
@@ -178,6 +194,7 @@ def run_design(
     """One forward pass with per-node timing; raises :class:`RunFailed` with a clear reason."""
     import torch
 
+    from designer.live.model import resolve_device
     from designer.live.plan import PlanError
     from designer.run.runner import TimedCapture, synchronizer
 
@@ -206,6 +223,7 @@ def run_design(
     except RuntimeError as exc:
         raise RunFailed(f"the model failed on {target}: {str(exc).splitlines()[0]}") from None
     result = RunResult(str(target), time.perf_counter() - started, reused_weights=reused)
+    result.stages = stages_of(design, resolve_device(device))
     progress("computing statistics")
     for node, value in capture.items():
         tensor = value[0] if isinstance(value, (tuple, list)) else value
@@ -228,18 +246,31 @@ def check_memory(cache: ModelCache, design: Design, device: str) -> None:
     from dataclasses import replace
 
     from designer.core import memory
-    from designer.core.fileformat import model_fingerprint
     from designer.core.memory import Estimate, estimate, shortfall
     from designer.core.validate import validate
     from designer.live.model import resolve_device
+    from designer.live.placed import is_placed
     from designer.run.runner import available_memory
+    from designer.run.stages import placed_run_problem
 
     report = validate(design)
     if not report.ok:
         return  # building the model reports the issues
-    target = resolve_device(device)
+    try:
+        target = resolve_device(device)
+    except ValueError as exc:
+        raise RunFailed(str(exc)) from None
+    if is_placed(design):  # checked device by device; a cached model is there already
+        problem = None
+        if not cache.holds(design, str(target)):
+            problem = placed_run_problem(
+                design, report, target, available_memory, capture=True, amp=False
+            )
+        if problem is not None:
+            raise RunFailed(f"cannot run the placed design: {problem}; nothing was allocated")
+        return
     need = estimate(design, report, capture=True)
-    if cache.model is not None and cache.key == (model_fingerprint(design), str(target)):
+    if cache.holds(design, str(target)):
         need = replace(need, parameters=0)
     problem = shortfall(need, available_memory(target), str(target))
     if problem is None and target.type == "cuda":
@@ -300,6 +331,14 @@ class RunWorker:
         reuse = "same weights" if done.reused_weights else "new random weights"
         self.state = "done"
         self.message = f"ran on {done.device} in {done.seconds * 1000:.1f} ms ({reuse})"
+
+
+def stages_of(design: Design, target: Any) -> list:
+    """Each stage's device, parameters and memory share (empty for an unplaced design)."""
+    from designer.core.validate import validate
+    from designer.run.stages import stage_uses
+
+    return stage_uses(design, validate(design), target, capture=True)
 
 
 def channels_of(tensor: Any) -> int:
