@@ -182,3 +182,16 @@ def test_declared_parameter_bounds_must_be_numbers():
         DesignFileError, match=r"\$\.blocks\.B\.params\[0\]\.min: expected a number"
     ):
         loads(json.dumps(data))
+
+
+def test_names_moved_out_of_fileformat_stay_importable():
+    """Reading text, reading structure and writing live in their own modules now."""
+    from designer.core import fileformat, filereader, filetext, filewriter
+
+    for module, names in (
+        (filetext, ("read_text", "parse_json", "MAX_BYTES")),
+        (filereader, ("design_from_dict", "composite_from_dict", "_Reader", "VERSION")),
+        (filewriter, ("design_to_dict", "composite_to_dict", "dumps", "model_fingerprint")),
+    ):
+        for name in names:
+            assert getattr(fileformat, name) is getattr(module, name)

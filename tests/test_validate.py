@@ -208,3 +208,20 @@ def test_report_json_is_plain_data(tiny):
         "output_shapes": [[None, 16, 32, 32]],
         "params": 448,
     }
+
+
+def test_equal_parameters_of_another_type_are_not_shared():
+    """1 == True, but a bias of 1 is refused even after an identical node with True passed."""
+    for bias, ok in ((True, True), (1, False)):
+        b = DesignBuilder()
+        x = b.input((3, 8, 8))
+        b.output(b.add("Conv2d", x, node_id="conv", bias=bias))
+        assert validate(b.design).ok is ok
+
+
+def test_names_moved_out_of_validate_stay_importable():
+    from designer.core import infer, report, validate
+
+    for name in ("Issue", "NodeInfo", "Report", "describe"):
+        assert getattr(validate, name) is getattr(report, name)
+    assert validate.freeze is infer.freeze and validate._SHARED is infer.SHARED

@@ -33,16 +33,15 @@ def _window_error(axis: str, size: int, k: int, pad: int, dil: int) -> ShapeErro
     )
 
 
-def _sides(p, n: int, i: int, k: int, d: int) -> tuple[int, int]:
-    """Padding before and after axis ``i``; 'same' puts the odd element after, as torch does."""
-    pad = p["padding"]
+def _sides(pad, k: int, d: int) -> tuple[int, int]:
+    """Padding before and after an axis (``pad``: its padding, or 'same' or 'valid'); 'same'
+    puts the odd element after, as torch does."""
     if pad == "same":
         total = d * (k - 1)
         return total // 2, total - total // 2
     if pad == "valid":
         return 0, 0
-    side = expand(pad, n, "padding")[i]
-    return side, side
+    return pad, pad
 
 
 def _check_padding_mode(mode: str, size: int, pad: int, axis: str) -> None:
@@ -71,9 +70,11 @@ def conv_shape(n: int):
                 "set stride to 1 or give padding as numbers",
                 code="param",
             )
+        pad = p["padding"]
+        pads = (pad,) * n if isinstance(pad, str) else expand(pad, n, "padding")
         out = []
         for i, size in enumerate(shape[2:]):
-            before, after = _sides(p, n, i, k[i], d[i])
+            before, after = _sides(pads[i], k[i], d[i])
             if p["padding_mode"] != "zeros":
                 _check_padding_mode(p["padding_mode"], size, max(before, after), _AXES[n][i])
             if size + before + after < d[i] * (k[i] - 1) + 1:

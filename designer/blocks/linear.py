@@ -8,6 +8,7 @@ from designer.core.forms import TorchModule, keywords
 from designer.core.params import MAX_SIZE, Bool, Float, Int
 from designer.core.registry import BlockSpec, register
 from designer.core.shapes import ShapeError, format_shape
+from designer.core.tensor import DTYPES
 
 
 def _linear_shape(p, shapes):
@@ -83,6 +84,7 @@ register(
             Int("end_dim", -1, "Last dimension to merge.", min=-6, max=5),
         ),
         shape=_flatten_shape,
+        dtypes=DTYPES,  # merging dimensions works on any element type
         torch=TorchModule(
             "Flatten", lambda p, s: ((), keywords(p, {"start_dim": 1, "end_dim": -1}))
         ),
@@ -94,6 +96,7 @@ register(
         category="Utility",
         doc="Pass the input through unchanged (a named junction).",
         shape=_same,
+        dtypes=DTYPES,
         torch=TorchModule("Identity", lambda p, s: ((), {})),
     )
 )

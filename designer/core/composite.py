@@ -12,8 +12,10 @@ chooses between a transposed convolution and an upsampling.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from designer.core.cost import total_cost
@@ -21,32 +23,53 @@ from designer.core.expr import ExprError, evaluate
 from designer.core.graph import Design
 from designer.core.params import Param
 from designer.core.registry import BlockSpec
-from designer.core.shapes import NestedError, Shape
-from designer.core.validate import Issue, freeze, validate
+from designer.core.shapes import NestedError
+from designer.core.tensor import TensorSpec, as_spec
+from designer.core.validate import Issue, Report, analyze, freeze
+from designer.core.wiring import Edge, Wiring
 
 IMPLICIT = ("in_channels", "in_features")  # names an expression may read besides declared params
+CACHE_MAX = 4096  # instances memoised per block
+PREPARED_CHOICES = 3  # conditional nodes up to which every choice's wiring is made on definition
 
 
 def is_expr(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"expr"}
 
 
-@dataclass(frozen=True)
 class Instance:
-    """A composite block with concrete parameters: its resolved body and the body's analysis."""
+    """A composite block with concrete parameters: its resolved body and the body's analysis.
 
-    body: Design
-    report: Any  # designer.core.validate.Report
-    env: dict[str, Any]
+    The body (a Design) is built when first read: validation needs only the analysis."""
+
+    def __init__(self, report: Report, env: dict[str, Any], build: Callable[[], Design]):
+        self.report = report
+        self.env = env
+        self._build = build
+
+    @cached_property
+    def body(self) -> Design:
+        return self._build()
 
     def cost(self):
         """The body's total cost per sample (a designer.core.cost.Cost)."""
         return total_cost(self.body, self.report)
 
 
+@dataclass(frozen=True)
+class _Template:
+    """A definition's body as resolution reads it: nodes, wires, each conditional node's input,
+    and per node its ``when``, its fixed parameters and its parameter expressions."""
+
+    nodes: tuple[tuple[str, dict], ...]
+    edges: tuple[Edge, ...]
+    bypass_source: dict[str, tuple[str, str] | None]
+    params: dict[str, tuple[str | None, dict, tuple[tuple[str, str], ...]]]
+
+
 @dataclass(eq=False)
 class CompositeDef:
-    """A block made of blocks."""
+    """A block made of blocks. Its body is not edited in place: an edit makes a new definition."""
 
     name: str
     body: Design
@@ -55,6 +78,9 @@ class CompositeDef:
     doc: str = ""
     spec: BlockSpec = field(init=False)
     _cache: dict = field(default_factory=dict, init=False, repr=False)
+    _by_shapes: dict = field(default_factory=dict, init=False, repr=False)
+    _wirings: dict = field(default_factory=dict, init=False, repr=False)
+    _last: tuple = field(default=(None, None), init=False, repr=False)  # the last instance inferred
 
     def __post_init__(self) -> None:
         self.spec = BlockSpec(
@@ -64,11 +90,21 @@ class CompositeDef:
             params=tuple(self.params),
             inputs=self.input_ports,
             outputs=self.output_ports,
-            shape=self._shape,
-            count=lambda p, shapes: self.instantiate(p, shapes).report.total_params,
+            tensor_rule=self._infer,
+            count=self._count,
             macs=lambda p, ins, outs: self.instantiate(p, ins).cost().macs,
             composite=self,
         )
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Read the body once, as it is complete now, with the wiring of each choice of
+        conditional nodes when they are few: the first validation then only infers."""
+        conditional = [n for n, s in self._template.bypass_source.items() if s is not None]
+        if len(conditional) <= PREPARED_CHOICES:
+            for chosen in itertools.product((False, True), repeat=len(conditional)):
+                bypassed = [n for n, on in zip(conditional, chosen, strict=True) if on]
+                self._wiring({n: self._template.bypass_source[n] for n in bypassed})
 
     @property
     def input_ports(self) -> tuple[str, ...]:
@@ -78,70 +114,154 @@ class CompositeDef:
     def output_ports(self) -> tuple[str, ...]:
         return tuple(self.body.nodes_of_type("Output"))
 
-    def env(self, values: Mapping[str, Any], in_shapes: list[Shape]) -> dict[str, Any]:
-        """The names an inner expression may read."""
+    def env(self, values: Mapping[str, Any], in_shapes: list) -> dict[str, Any]:
+        """The names an inner expression may read (inputs as shapes or TensorSpecs)."""
         first = in_shapes[0] if in_shapes else ()
+        first = first.shape if isinstance(first, TensorSpec) else first
         return {
             **values,
             "in_channels": first[1] if len(first) > 1 else None,
             "in_features": first[-1] if first else None,
         }
 
-    def resolve(self, values: Mapping[str, Any], in_shapes: list[Shape]) -> tuple[Design, dict]:
-        """The body with every expression evaluated and every inactive node bypassed."""
-        env = self.env(values, in_shapes)
-        body = Design(self.name)
-        body.blocks = self.body.blocks
-        issues: list[Issue] = []
-        bypass: dict[str, tuple[str, str]] = {}
+    def instantiate(self, values: Mapping[str, Any], in_shapes: list) -> Instance:
+        """Resolve and analyse the body for these parameters and inputs (memoised).
+
+        Inputs are TensorSpecs or shape tuples; for tuples, the instance last made for specs of
+        those sizes is reused (so that counts and code see the dtypes validation saw)."""
+        frozen = freeze(values)
+        specs = tuple([as_spec(s) for s in in_shapes])
+        shapes = tuple([s.shape for s in specs])
+        if in_shapes and not isinstance(in_shapes[0], TensorSpec):  # sizes: as validation saw them
+            hit = self._by_shapes.get((frozen, shapes))
+            if hit is not None:
+                return hit
+        hit = self._cache.get((frozen, specs))
+        if hit is None:
+            hit = self._cache[frozen, specs] = self._instance(values, specs)
+            _bound(self._cache)
+        self._by_shapes[frozen, shapes] = hit
+        _bound(self._by_shapes)
+        return hit
+
+    def forget(self) -> None:
+        """Drop every memoised instance."""
+        self._cache.clear()
+        self._by_shapes.clear()
+        self._last = (None, None)
+
+    def _instance(self, values: Mapping[str, Any], specs: tuple[TensorSpec, ...]) -> Instance:
+        env = self.env(values, list(specs))
+        nodes, bypassed = self._resolve(env)
+        wiring, edges = self._wiring(bypassed)
+        inputs = dict(zip(self.spec.inputs, specs, strict=True))
+        report = analyze(self.body, wiring.with_nodes(nodes), inputs)
+        return Instance(report, env, lambda: self._body_design(nodes, edges))
+
+    def _wiring(self, bypassed: Mapping[str, tuple[str, str]]) -> tuple[Wiring, list[Edge]]:
+        """The body's wiring and wires with these nodes bypassed (computed once per choice)."""
+        key = frozenset(bypassed.items())
+        found = self._wirings.get(key)
+        if found is None:
+            edges = _bypassed_edges(self._template.edges, bypassed)
+            active = {n: d for n, d in self._template.nodes if n not in bypassed}
+            wiring = Wiring.of_edges(active, edges)
+            wiring.structural_issues  # noqa: B018  (computed once, shared by every instance)
+            found = self._wirings[key] = (wiring, edges)
+        return found
+
+    @cached_property
+    def _template(self) -> _Template:
+        bypass = {}
         for node_id in self.body.node_ids():
-            data = self.body.node(node_id)
+            if "when" in self.body.node(node_id):
+                wires = self.body.inputs_of(node_id)
+                bypass[node_id] = wires.get("in") or next(iter(wires.values()), None)
+        nodes = tuple((n, self.body.node(n)) for n in self.body.node_ids())
+        params = {n: _split_params(data) for n, data in nodes}
+        return _Template(nodes, tuple(self.body.edges()), bypass, params)
+
+    def _resolve(self, env: Mapping[str, Any]) -> tuple[dict[str, dict], dict]:
+        """The body's active nodes (type, evaluated params), and the bypassed ones with their
+        sources: a node whose ``when`` is false lets its input flow straight to its consumers."""
+        template = self._template
+        nodes: dict[str, dict] = {}
+        bypass: dict[str, tuple[str, str]] = {}
+        issues: list[Issue] = []
+        for node_id, data in template.nodes:
+            when, fixed, exprs = template.params[node_id]
             try:
-                if "when" in data and not evaluate(data["when"], env):
-                    bypass[node_id] = self.body.inputs_of(node_id).get("in") or next(
-                        iter(self.body.inputs_of(node_id).values())
-                    )
+                if when is not None and not evaluate(when, env):
+                    bypass[node_id] = _bypass_source(template, node_id)
                     continue
-                params = {
-                    k: evaluate(v["expr"], env) if is_expr(v) else v
-                    for k, v in data["params"].items()
-                }
+                params = dict(fixed)
+                for key, text in exprs:
+                    params[key] = evaluate(text, env)
             except ExprError as exc:
                 issues.append(
                     Issue(node_id, None, data["type"], "expr", str(exc), "fix the expression")
                 )
                 continue
-            body.graph.add_node(
-                node_id, type=data["type"], params=params, label=data["label"], pos=data["pos"]
-            )
+            nodes[node_id] = {"type": data["type"], "params": params}
         if issues:
             raise NestedError(issues)
-        for src, src_port, dst, dst_port in self.body.edges():
-            if dst in bypass:
-                continue
-            while src in bypass:
-                src, src_port = bypass[src]
+        return nodes, bypass
+
+    def _body_design(self, nodes: Mapping[str, dict], edges: list[Edge]) -> Design:
+        body = Design(self.name)
+        body.blocks = self.body.blocks
+        for node_id, attrs in nodes.items():
+            data = self.body.node(node_id)
+            body.graph.add_node(node_id, **attrs, label=data["label"], pos=data["pos"])
+        for src, src_port, dst, dst_port in edges:
             body.graph.add_edge(src, dst, key=dst_port, src_port=src_port, dst_port=dst_port)
-        return body, env
+        return body
 
-    def instantiate(self, values: Mapping[str, Any], in_shapes: list[Shape]) -> Instance:
-        """Resolve and analyse the body for these parameters and input shapes (memoised)."""
-        key = (freeze(values), tuple(in_shapes))
-        hit = self._cache.get(key)
-        if hit is None:
-            body, env = self.resolve(values, in_shapes)
-            report = validate(body, dict(zip(self.input_ports, in_shapes, strict=True)))
-            hit = self._cache[key] = Instance(body, report, env)
-            if len(self._cache) > 4096:
-                self._cache.pop(next(iter(self._cache)))
-        return hit
-
-    def _shape(self, values: Mapping[str, Any], in_shapes: list[Shape]) -> list[Shape]:
-        instance = self.instantiate(values, in_shapes)
+    def _infer(self, values: Mapping[str, Any], in_specs: list[TensorSpec]) -> list[TensorSpec]:
+        instance = self.instantiate(values, in_specs)
+        self._last = (values, instance)  # validation counts right after, with these values
         errors = [i for i in instance.report.issues if i.severity == "error"]
         if errors:
             raise NestedError(errors)
-        return [instance.report.nodes[o].in_shapes[0] for o in self.output_ports]
+        return [instance.report.nodes[o].in_specs[0] for o in self.spec.outputs]
+
+    def _count(self, values: Mapping[str, Any], in_shapes: list) -> int:
+        last = self._last
+        instance = last[1] if last[0] is values else self.instantiate(values, in_shapes)
+        return instance.report.total_params
+
+
+def _split_params(data: dict) -> tuple[str | None, dict, tuple[tuple[str, str], ...]]:
+    """A body node's ``when``, its parameters (expressions to be evaluated in place), and its
+    expressions as (parameter, text)."""
+    exprs = tuple((k, v["expr"]) for k, v in data["params"].items() if is_expr(v))
+    return data.get("when"), dict(data["params"]), exprs
+
+
+def _bypass_source(template: _Template, node_id: str) -> tuple[str, str]:
+    source = template.bypass_source[node_id]
+    if source is None:
+        raise ExprError(f"{node_id} is conditional but has no input wire to bypass it with")
+    return source
+
+
+def _bypassed_edges(edges: tuple[Edge, ...], bypass: Mapping[str, tuple[str, str]]) -> list[Edge]:
+    """The wires with every bypassed node skipped over (in the order the body lists them)."""
+    out = []
+    for src, src_port, dst, dst_port in edges:
+        if dst in bypass:
+            continue
+        for _ in range(len(bypass) + 1):
+            if src not in bypass:
+                break
+            src, src_port = bypass[src]
+        out.append((src, src_port, dst, dst_port))
+    return out
+
+
+def _bound(cache: dict) -> None:
+    if len(cache) > CACHE_MAX:
+        cache.pop(next(iter(cache)))
 
 
 MAX_NESTING = 32  # blocks inside blocks, deepest chain; deeper designs are refused on load

@@ -28,6 +28,46 @@ from designer.core.registry import REGISTRY
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
+class CountedGraph(nx.MultiDiGraph):
+    """A MultiDiGraph that counts every change to its nodes and wires in ``version`` (attribute
+    edits are not counted), so that validation tells in constant time that the structure it saw
+    last is unchanged. Bulk methods of networkx go through these."""
+
+    version = 0
+
+    def add_node(self, node_for_adding, **attr):
+        self.version += 1
+        super().add_node(node_for_adding, **attr)
+
+    def add_nodes_from(self, nodes_for_adding, **attr):
+        self.version += 1
+        super().add_nodes_from(nodes_for_adding, **attr)
+
+    def remove_node(self, n):
+        self.version += 1
+        super().remove_node(n)
+
+    def remove_nodes_from(self, nodes):
+        self.version += 1
+        super().remove_nodes_from(nodes)
+
+    def add_edge(self, u_for_edge, v_for_edge, key=None, **attr):
+        self.version += 1
+        return super().add_edge(u_for_edge, v_for_edge, key, **attr)
+
+    def remove_edge(self, u, v, key=None):
+        self.version += 1
+        super().remove_edge(u, v, key)
+
+    def clear(self):
+        self.version += 1
+        super().clear()
+
+    def clear_edges(self):
+        self.version += 1
+        super().clear_edges()
+
+
 class DesignError(ValueError):
     """An operation that would break the design's invariants (raised by ``lint`` and edits)."""
 
@@ -46,9 +86,20 @@ class Design:
 
     def __init__(self, name: str = "untitled") -> None:
         self.name = name
-        self.graph = nx.MultiDiGraph()
+        self.graph = CountedGraph()
         self.blocks: dict[str, Any] = {}  # name -> designer.core.composite.CompositeDef
         self.meta: dict[str, Any] = {}
+
+    @property
+    def graph(self) -> CountedGraph:
+        """The node-graph (a MultiDiGraph that counts its changes)."""
+        return self._graph
+
+    @graph.setter
+    def graph(self, graph: nx.MultiDiGraph) -> None:
+        if type(graph) is nx.MultiDiGraph:
+            graph.__class__ = CountedGraph  # same object, same dicts: it now counts its changes
+        self._graph = graph
 
     # -- queries -------------------------------------------------------------------------------
     def __contains__(self, node_id: object) -> bool:

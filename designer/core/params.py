@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from designer.core.tensor import BATCH, SYMBOL
+
 KINDS = ("int", "float", "bool", "choice", "ints", "shape")
 MAX_SIZE = 1_000_000  # default upper bound for channels, features and spatial sizes
 
@@ -30,7 +32,9 @@ class Param:
 
     ``ints`` holds an int or a tuple of ``length`` ints (torch's ``kernel_size=3`` or ``(3, 5)``),
     and may also allow the strings in ``choices`` (``padding="same"``). ``shape`` is a list of
-    positive sizes of any length from 1 to 5.
+    1 to 5 sizes, each a positive integer or a name (a symbolic size such as ``T``; not ``x``,
+    which text fields read as a separator), plus at most one ``N`` (the batch's symbol, which an
+    Input places there).
     """
 
     name: str
@@ -61,7 +65,7 @@ class Param:
             if self.choices:
                 text += " or one of " + ", ".join(repr(c) for c in self.choices)
         elif self.kind == "shape":
-            text = "a list of 1 to 5 positive sizes"
+            text = "a list of 1 to 5 sizes (positive integers or names such as T)"
         else:
             text = {"int": "an integer", "float": "a number", "bool": "true or false"}[
                 self.kind
@@ -75,7 +79,7 @@ class Param:
                 return None
             raise ParamError(f"{self.name} needs a value", f"give {self.describe()}")
         try:
-            return getattr(self, "_coerce_" + self.kind)(value)
+            return _COERCE[self.kind](self, value)
         except ParamError:
             raise
         except (TypeError, ValueError, OverflowError):
@@ -134,18 +138,27 @@ class Param:
             return tuple(self._coerce_int(v) for v in value)
         return self._coerce_int(value)
 
-    def _coerce_shape(self, value: Any) -> tuple[int, ...]:
-        if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= 5:
+    def _coerce_shape(self, value: Any) -> tuple[int | str, ...]:
+        if not isinstance(value, (list, tuple)):
             raise TypeError
         sizes = tuple(value)
+        batch = sum(1 for v in sizes if v == BATCH and isinstance(v, str))
+        if batch > 1 or not 1 <= len(sizes) - batch <= 5:
+            raise ValueError
         for v in sizes:
-            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_SIZE:
+            if isinstance(v, str):
+                if not SYMBOL.match(v) or v == "x":
+                    raise ValueError
+            elif isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_SIZE:
                 raise ValueError
         return sizes
 
     def to_json(self) -> Any:
         """The default as it is written in a file."""
         return list(self.default) if isinstance(self.default, tuple) else self.default
+
+
+_COERCE = {kind: getattr(Param, "_coerce_" + kind) for kind in KINDS}
 
 
 def _number(value: float) -> str:

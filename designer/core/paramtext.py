@@ -1,4 +1,5 @@
-"""Parameter values as text, for fields where a user types them (``3, 5``, ``same``, ``3x572x572``).
+"""Parameter values as text, for fields where a user types them (``3, 5``, ``same``, ``3x572x572``,
+``T, 512`` for a shape with a symbolic size).
 
 :func:`to_text` shows a value; :func:`from_text` reads one back as the raw value that
 :meth:`designer.core.params.Param.coerce` then checks, so range and type rules live in one place.
@@ -12,6 +13,8 @@ from typing import Any
 from designer.core.params import Param, ParamError
 
 _SPLIT = re.compile(r"[,x×\s]+")
+_SHAPE_SPLIT = re.compile(r"[,×\s]+")  # a shape's names may hold an x: split 3x572 apart below
+_SIZES = re.compile(r"^\d+(x\d+)+$")
 
 
 def to_text(param: Param, value: Any) -> str:
@@ -43,6 +46,8 @@ def from_text(param: Param, text: str) -> Any:
         if lowered in ("false", "no", "off", "0"):
             return False
         raise ParamError(f"{param.name}: {text!r} is not true or false", "give true or false")
+    if param.kind == "shape":
+        return _shape(param, text)
     parts = [p for p in _SPLIT.split(text) if p]
     try:
         numbers = [_number(p) for p in parts]
@@ -50,8 +55,6 @@ def from_text(param: Param, text: str) -> Any:
         raise ParamError(
             f"{param.name}: {text!r} is not {param.describe()}", f"give {param.describe()}"
         ) from None
-    if param.kind == "shape":
-        return numbers
     if param.kind == "ints" and len(numbers) > 1:
         return tuple(numbers)
     if len(numbers) != 1:
@@ -59,6 +62,22 @@ def from_text(param: Param, text: str) -> Any:
             f"{param.name} takes one value, got {len(numbers)}", f"give {param.describe()}"
         )
     return numbers[0]
+
+
+def _shape(param: Param, text: str) -> list[int | float | str]:
+    """``3x572x572``, ``3, 572, 572`` or ``T, N, 512``: numbers, and names for symbolic sizes."""
+    parts = []
+    for part in _SHAPE_SPLIT.split(text):
+        if _SIZES.match(part):
+            parts += part.split("x")
+        elif part and part != "x":
+            parts.append(part)
+    try:
+        return [p if p.isidentifier() else _number(p) for p in parts]
+    except ValueError:
+        raise ParamError(
+            f"{param.name}: {text!r} is not {param.describe()}", f"give {param.describe()}"
+        ) from None
 
 
 def _number(text: str) -> int | float:

@@ -1,9 +1,16 @@
 """The block registry: what a block type is; every type is declared once, in a family file.
 
 A :class:`BlockSpec` carries what every part of the tool needs: the palette (category, doc), the
-inspector and files (typed :class:`~designer.core.params.Param` specs), wiring (named ports),
-validation (a pure shape rule and a parameter count), the live builder and code generation (how to
-construct the torch module, or the functional op and its source text).
+inspector and files (typed :class:`~designer.core.params.Param` specs), wiring (named ports,
+some maybe optional), validation (a pure rule and a parameter count), the live builder and code
+generation (how to construct the torch module, or the functional op and its source text).
+
+A block declares its rule in one of two forms (:mod:`designer.core.rules` adapts each to the
+other): ``shape``, a classic rule over tuples with ``None`` for the batch, which accepts the
+input dtypes in ``dtypes`` and keeps the first input's; or ``tensor_rule``, over
+:class:`~designer.core.tensor.TensorSpec` (sizes, symbols, dtype), which checks dtypes itself.
+Either gets one entry per input (``None`` for an unwired optional input) and returns one result,
+or a list with one per output port. Counts, MACs and constructor arguments always get tuples.
 """
 
 from __future__ import annotations
@@ -14,9 +21,10 @@ from typing import Any
 
 from designer.core.forms import Functional, TorchModule
 from designer.core.params import Param, ParamError
+from designer.core.rules import ShapeRule, TensorRule, shape_rule_of, tensor_rule_of
 from designer.core.shapes import Shape
+from designer.core.tensor import FLOATING
 
-ShapeRule = Callable[[Mapping[str, Any], list[Shape]], Shape]
 Counter = Callable[[Mapping[str, Any], list[Shape]], int]
 
 
@@ -36,12 +44,16 @@ def no_macs(params: Mapping[str, Any], in_shapes: list[Shape], out_shapes: list[
 
 @dataclass(frozen=True)
 class BlockSpec:
-    """One block type. Variadic blocks repeat their single input port: ``in1``, ``in2``, ..."""
+    """One block type. Variadic blocks repeat their single input port: ``in1``, ``in2``, ...
+
+    ``optional_inputs`` names input ports that may stay unwired; ``outputs`` may name several
+    ports, each with its own spec. ``infer`` is the tensor rule validation calls (derived).
+    """
 
     name: str
     category: str
     doc: str
-    shape: ShapeRule
+    shape: ShapeRule | None = None  # classic rule over tuples; derived from tensor_rule if unset
     params: tuple[Param, ...] = ()
     inputs: tuple[str, ...] = ("in",)
     outputs: tuple[str, ...] = ("out",)
@@ -53,10 +65,42 @@ class BlockSpec:
     torch: TorchModule | None = None
     functional: Functional | None = None
     composite: Any = None  # a designer.core.composite.CompositeDef for blocks made of blocks
+    tensor_rule: TensorRule | None = None  # opt in: a rule over TensorSpecs
+    optional_inputs: tuple[str, ...] = ()
+    dtypes: tuple[str, ...] = FLOATING  # input dtypes a classic shape rule accepts
     param_index: dict[str, Param] = field(init=False, repr=False, compare=False)
+    infer: TensorRule = field(init=False, repr=False, compare=False)
+    port_sets: tuple[frozenset, frozenset] = field(init=False, repr=False, compare=False)
+    _defaults: dict[str, Any] = field(init=False, repr=False, compare=False)
+    _variadic_ports: dict[int, frozenset] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "param_index", {p.name: p for p in self.params})
+        object.__setattr__(self, "_defaults", {p.name: p.default for p in self.params})
+        object.__setattr__(self, "port_sets", (frozenset(self.inputs), frozenset(self.outputs)))
+        if self.tensor_rule is not None:
+            object.__setattr__(self, "infer", self.tensor_rule)
+            if self.shape is None:
+                object.__setattr__(self, "shape", shape_rule_of(self.tensor_rule))
+        elif self.shape is not None:
+            object.__setattr__(self, "infer", tensor_rule_of(self.shape, self.name, self.dtypes))
+        else:
+            raise ValueError(f"block type {self.name!r} needs a shape rule or a tensor rule")
+        unknown = set(self.optional_inputs) - set(self.inputs)
+        if unknown or (self.variadic and self.optional_inputs):
+            raise ValueError(f"block type {self.name!r}: bad optional inputs {sorted(unknown)}")
+
+    @property
+    def declared_rule(self) -> Callable:
+        """The rule the block declared (tensor or shape): its module names the block's family."""
+        return self.tensor_rule if self.tensor_rule is not None else self.shape
+
+    @property
+    def required_inputs(self) -> tuple[str, ...]:
+        """The input ports that must be wired (not variadic ones: see ``min_inputs``)."""
+        return tuple(p for p in self.inputs if p not in self.optional_inputs)
 
     def defaults(self) -> dict[str, Any]:
         """Every parameter at its default value."""
@@ -66,7 +110,7 @@ class BlockSpec:
         self, raw: Mapping[str, Any]
     ) -> tuple[dict[str, Any], list[tuple[str, ParamError]]]:
         """Defaults overlaid with ``raw``, each value coerced; errors are returned, not raised."""
-        values = self.defaults()
+        values = dict(self._defaults)
         errors: list[tuple[str, ParamError]] = []
         for name, value in raw.items():
             spec = self.param_index.get(name)
@@ -88,6 +132,13 @@ class BlockSpec:
             return self.inputs
         n = max(self.min_inputs, wired + 1)
         return tuple(f"{self.inputs[0]}{i}" for i in range(1, n + 1))
+
+    def variadic_ports(self, count: int) -> frozenset:
+        """The names of a variadic block's first ``count`` input ports."""
+        found = self._variadic_ports.get(count)
+        if found is None:
+            found = self._variadic_ports[count] = frozenset(self.input_ports(count - 1)[:count])
+        return found
 
     def port_index(self, port: str) -> int | None:
         """Position of an input port, or None if the block has no such port."""
@@ -116,12 +167,19 @@ class Registry:
 
     def __init__(self) -> None:
         self._specs: dict[str, BlockSpec] = {}
+        self.version = 0  # counts changes, so that memos know when a type may mean another spec
 
     def add(self, spec: BlockSpec) -> BlockSpec:
         if spec.name in self._specs:
             raise ValueError(f"block type {spec.name!r} is registered twice")
         self._specs[spec.name] = spec
+        self.version += 1
         return spec
+
+    def discard(self, name: str) -> None:
+        """Forget a block type (tests register blocks of their own for a while)."""
+        if self._specs.pop(name, None) is not None:
+            self.version += 1
 
     def get(self, name: str) -> BlockSpec:
         try:

@@ -1,6 +1,7 @@
 """Tensor shapes and the pure shape arithmetic that every block rule reuses.
 
-A shape is a tuple of dimensions; ``None`` stands for the symbolic batch size ``N``.
+A shape is a tuple of dimensions; ``None`` stands for the symbolic batch size ``N``. This is the
+view classic shape rules read; :mod:`designer.core.tensor` adds dtypes and named symbolic sizes.
 Nothing here imports torch: rules must be cheap enough to run on every edit.
 """
 
@@ -8,11 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from designer.core.tensor import TensorSpec, format_spec
+
 Shape = tuple  # tuple[int | None, ...]; None is the symbolic batch dimension
 
 
 class ShapeError(Exception):
-    """A block cannot accept its inputs; carries the port it blames and a hint."""
+    """A block cannot accept its inputs; carries the port it blames and a hint.
+
+    ``code`` says what kind of problem: kernel, rank, channels, mismatch, param, dtype (an
+    element type the block does not take) or symbolic (a size that varies where a fixed one is
+    needed)."""
 
     def __init__(self, message: str, hint: str = "", port: int | None = None, code: str = "shape"):
         super().__init__(message)
@@ -22,10 +29,12 @@ class ShapeError(Exception):
         self.code = code
 
 
-def format_shape(shape: Shape | None, sep: str = "×") -> str:
-    """``(None, 64, 572, 572)`` -> ``N×64×572×572``."""
+def format_shape(shape: Shape | TensorSpec | None, sep: str = "×") -> str:
+    """``(None, 64, 572, 572)`` -> ``N×64×572×572``; a TensorSpec shows its symbols and dtype."""
     if shape is None:
         return "?"
+    if isinstance(shape, TensorSpec):
+        return format_spec(shape, sep)
     return sep.join("N" if d is None else str(d) for d in shape)
 
 

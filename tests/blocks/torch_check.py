@@ -3,10 +3,14 @@
 :func:`check` runs one :class:`Case` down both paths and asserts they agree:
 
 * the registry's path, as the validator takes it: ``spec.resolve(params)``, then
-  ``spec.shape(values, shapes)`` (a :class:`ShapeError` is a rejection) and ``spec.count``;
+  ``spec.infer(values, specs)`` on TensorSpecs of the case's shapes and dtypes (a
+  :class:`ShapeError` is a rejection) and ``spec.count``. The block's other rule form (the
+  classic shape rule, or the one derived from its tensor rule) must give the same shapes: the
+  adapters between the two are checked on every case;
 * torch's path, as the live builder takes it: ``getattr(torch.nn, spec.torch.cls)(*pos, **kw)``
-  from ``spec.torch.args(values, shapes)`` (or ``spec.functional.fn(values, tensors)``), in eval
-  mode, run on small real tensors; any exception while building or running is a rejection.
+  from ``spec.torch.args(values, shapes)`` (or the functional op, run by ``designer.live.ops``),
+  in eval mode, run on small real tensors of the case's dtypes; any exception while building or
+  running is a rejection. When both accept, the output dtypes must agree too.
 
 Our shapes keep the batch symbolic (``None``), so torch runs each case at batch 1 and at the case's
 batch: a rule that accepts promises the block works for every batch size, so a failure at either is
@@ -33,8 +37,10 @@ from hypothesis import strategies as st
 from designer.blocks import REGISTRY, BlockSpec
 from designer.core.params import ParamError
 from designer.core.shapes import Shape, ShapeError, format_shape
+from designer.core.tensor import TensorSpec
+from designer.live.ops import run
 
-CODES = ("kernel", "rank", "channels", "mismatch", "param")  # what a rule's ShapeError may say
+CODES = ("kernel", "rank", "channels", "mismatch", "param", "dtype", "symbolic")  # ShapeError codes
 EXAMPLES = 500  # hypothesis examples per family, at least (issue: "at least 500 combinations")
 SCALE = int(os.environ.get("DESIGNER_SHAPE_SCALE", "1"))  # long mode: that many times the examples
 
@@ -44,16 +50,25 @@ BATCH_ONE = "batch-one"  # accepted; torch refuses only a batch of one, which no
 
 @dataclass(frozen=True)
 class Case:
-    """One block type with raw parameters and symbolic input shapes (batch ``None`` first)."""
+    """One block type with raw parameters and symbolic input shapes (batch ``None`` first), of
+    dtypes ``dtypes`` (float32 where not given)."""
 
     block: str
     params: Mapping[str, Any] = field(default_factory=dict)
     shapes: tuple[Shape, ...] = ()
     batch: int = 10  # torch also runs at batch 1
+    dtypes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         shapes = ", ".join(format_shape(s, "x") for s in self.shapes)
-        return f"{self.block}({dict(self.params)}) on [{shapes}] batch {self.batch}"
+        kinds = f" {list(self.dtypes)}" if self.dtypes else ""
+        return f"{self.block}({dict(self.params)}) on [{shapes}]{kinds} batch {self.batch}"
+
+    def dtype(self, i: int) -> str:
+        return self.dtypes[i] if i < len(self.dtypes) else "float32"
+
+    def specs(self) -> list[TensorSpec]:
+        return [TensorSpec(tuple(s), self.dtype(i)) for i, s in enumerate(self.shapes)]
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,7 @@ class Verdict:
     count: int = 0
     error: str = ""
     exc: ShapeError | ParamError | None = None
+    dtypes: tuple[str, ...] = ()
 
 
 Deliberate = Callable[[Case, ShapeError | ParamError], bool]
@@ -78,7 +94,7 @@ def family_of(spec: BlockSpec) -> str:
     """The file declaring a block: ``conv`` for ``designer/blocks/conv.py``, else ``library``."""
     if spec.composite is not None:
         return "library"
-    return spec.shape.__module__.rsplit(".", 1)[-1]
+    return spec.declared_rule.__module__.rsplit(".", 1)[-1]
 
 
 def family_blocks(family: str) -> set[str]:
@@ -94,14 +110,36 @@ def rule_verdict(spec: BlockSpec, case: Case) -> tuple[Verdict, dict[str, Any] |
         assert err.message and err.hint, f"{case}: parameter error without message or hint"
         return Verdict(False, error=f"param {name}: {err.message}", exc=err), None
     try:
-        out = spec.shape(values, list(case.shapes))
+        out = spec.infer(values, case.specs())
     except ShapeError as exc:
         assert exc.code in CODES, f"{case}: ShapeError code {exc.code!r} is not one of {CODES}"
         assert exc.message and exc.hint, f"{case}: ShapeError {exc.message!r} needs a hint"
         assert exc.port is None or 0 <= exc.port < len(case.shapes), f"{case}: bad port"
         return Verdict(False, error=f"{exc.code}: {exc.message}", exc=exc), values
-    shapes = tuple(out) if isinstance(out, list) else (out,)  # Output's is the shape it returns
-    return Verdict(True, shapes, spec.count(values, list(case.shapes))), values
+    specs = tuple(out) if isinstance(out, list) else (out,)  # Output's is the spec it returns
+    shapes = tuple(s.shape for s in specs)
+    if not case.dtypes:
+        assert _shapes_by_shape_rule(spec, values, case) == shapes, f"{case}: the rules differ"
+        if case.shapes:
+            _check_renamed_batch(spec, values, case, shapes)
+    count = spec.count(values, list(case.shapes))
+    return Verdict(True, shapes, count, dtypes=tuple(s.dtype for s in specs)), values
+
+
+def _check_renamed_batch(spec: BlockSpec, values: Mapping[str, Any], case: Case, shapes) -> None:
+    """The batch named B rather than N: the same sizes, and B wherever the batch stays."""
+    renamed = [TensorSpec.of("B" if d is None else d for d in s) for s in case.shapes]
+    out = spec.infer(values, renamed)
+    specs = out if isinstance(out, list) else [out]
+    assert tuple(s.shape for s in specs) == shapes, f"{case}: a renamed batch changes the sizes"
+    for s in specs:
+        assert s.shape[:1] != (None,) or s.symbol(0) == "B", f"{case}: the batch lost its name"
+
+
+def _shapes_by_shape_rule(spec: BlockSpec, values: Mapping[str, Any], case: Case) -> tuple:
+    """The output shapes by the block's shape rule (declared, or derived from a tensor rule)."""
+    out = spec.shape(values, list(case.shapes))
+    return tuple(out) if isinstance(out, list) else (out,)
 
 
 def _concrete(shape: Shape, batch: int) -> tuple[int, ...]:
@@ -112,18 +150,29 @@ def _run(spec: BlockSpec, values: Mapping[str, Any], case: Case, batch: int) -> 
     """Build the block as the live builder does, run it on random inputs; output and count."""
     import torch
 
-    tensors = [torch.randn(_concrete(s, batch)) for s in case.shapes]
+    tensors = [_tensor(_concrete(s, batch), case.dtype(i)) for i, s in enumerate(case.shapes)]
     if spec.torch is not None:
         pos, kw = spec.torch.args(values, list(case.shapes))
         module = getattr(torch.nn, spec.torch.cls)(*pos, **kw).eval()
         return module(*tensors), sum(p.numel() for p in module.parameters())
     if spec.functional is not None:
-        return spec.functional.fn(values, tensors), 0
+        return run(spec.functional, values, tensors), 0
     if spec.name == "Input":  # the builder feeds a tensor of the declared sample shape
-        return torch.zeros((batch, *values["shape"])), 0
+        return torch.zeros((batch, *values["shape"]), dtype=getattr(torch, values["dtype"])), 0
     if spec.name == "Output":  # the builder returns what is wired in
         return tensors[0], 0
     raise AssertionError(f"{spec.name}: no torch module, functional op or boundary role")
+
+
+def _tensor(shape: tuple[int, ...], dtype: str):
+    """Random values of a dtype: normal floats, small integers, or a random mask."""
+    import torch
+
+    if dtype == "bool":
+        return torch.rand(shape) > 0.5
+    if dtype.startswith("int"):
+        return torch.randint(0, 8, shape, dtype=getattr(torch, dtype))
+    return torch.randn(shape, dtype=getattr(torch, dtype))
 
 
 @contextmanager
@@ -151,7 +200,8 @@ def torch_verdict(spec: BlockSpec, values: Mapping[str, Any], case: Case, batch:
     except Exception as exc:  # any refusal by torch, at construction or in forward
         return Verdict(False, error=f"{type(exc).__name__}: {str(exc)[:300]}")
     outs = out if isinstance(out, (list, tuple)) else (out,)
-    return Verdict(True, tuple(tuple(o.shape) for o in outs), count)
+    dtypes = tuple(str(o.dtype).removeprefix("torch.") for o in outs)
+    return Verdict(True, tuple(tuple(o.shape) for o in outs), count, dtypes=dtypes)
 
 
 def _same_shape(ours: Shape, first: tuple, second: tuple) -> bool:
@@ -200,6 +250,7 @@ def check(
             f"at two batch sizes"
         )
     assert rule.count == second.count, f"{case}: count {rule.count}, torch has {second.count}"
+    assert rule.dtypes == second.dtypes, f"{case}: dtypes {rule.dtypes}, torch's {second.dtypes}"
     return outcome
 
 
