@@ -103,3 +103,14 @@ def test_splits_are_contiguous_complete_and_use_every_stage(design, stages, by):
     assigned = [split[n] for n in order]
     assert assigned == sorted(assigned)  # contiguous along the flow order
     assert set(assigned) == set(range(stages))  # no stage left empty
+
+
+def test_validation_puts_a_bad_tag_on_its_node_and_the_file_keeps_tags():
+    design = two_branch()
+    design.node("b")["device"] = "3"
+    design.meta["stages"] = ["cpu", "tpu"]
+    issues = designer.validate(design).errors
+    assert [(i.node, i.code) for i in issues] == [(None, "device"), ("b", "device")]
+    assert "stage 3 has no device" in str(issues[1]) and "'tpu'" in str(issues[0])
+    again = designer.loads(designer.core.fileformat.dumps(design))
+    assert again.node("b")["device"] == "3" and again.meta["stages"] == ["cpu", "tpu"]

@@ -167,8 +167,8 @@ def test_unplaced_builds_and_meta_builds_keep_every_part_on_one_device():
 @pytest.mark.parametrize(
     ("tag", "stages", "words"),
     [
-        ("2", ["cpu", "cpu"], "node 'b': stage 2 has no device"),
-        ("gpu0", ["cpu"], "node 'b': 'gpu0' is not a device"),
+        ("2", ["cpu", "cpu"], "Conv2d `b`: stage 2 has no device"),
+        ("gpu0", ["cpu"], "Conv2d `b`: 'gpu0' is not a device"),
     ],
 )
 def test_a_tag_without_a_device_is_refused_naming_the_node(tag, stages, words):

@@ -208,7 +208,9 @@ def _read_graph(design: Design, data: dict, path: str, r: _Reader, composite: bo
             node,
             where,
             ("id", "type"),
-            ("params", "label", "pos", "when") if composite else ("params", "label", "pos"),
+            ("params", "label", "pos", "device", "when")
+            if composite
+            else ("params", "label", "pos", "device"),
         )
         node_id = r.ident(node["id"], f"{where}.id")
         if node_id in first_seen:
@@ -247,6 +249,7 @@ def _read_graph(design: Design, data: dict, path: str, r: _Reader, composite: bo
             when=r.typed(node["when"], str, f"{where}.when", "an expression")
             if "when" in node
             else None,
+            device=_device(node, where, r),
         )
     wired: dict[tuple[str, str], int] = {}  # (node, input port) -> edge index: linear loading
     for i, edge in enumerate(r.typed(data["edges"], list, f"{path}.edges", "a list")):
@@ -283,3 +286,13 @@ def _endpoint(value: Any, path: str, r: _Reader, design: Design) -> tuple[str, s
     if node not in design:
         raise r.fail(path, f"no node {node!r}; wires must join existing nodes")
     return node, port
+
+
+def _device(node: dict, where: str, r: _Reader) -> str | None:
+    """A node's placement tag: a short device name or stage index (checked by validation)."""
+    if "device" not in node:
+        return None
+    tag = r.typed(node["device"], str, f"{where}.device", "a device such as cuda:0, or a stage")
+    if not tag or len(tag) > 32 or not tag.isprintable():
+        raise r.fail(f"{where}.device", "expected a device such as cuda:0, cpu or a stage index")
+    return tag

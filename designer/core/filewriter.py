@@ -55,6 +55,8 @@ def _graph_to_dict(design: Design) -> dict[str, Any]:
         }
         if "when" in d:
             entry["when"] = d["when"]
+        if d.get("device"):
+            entry["device"] = d["device"]
         entry["pos"] = [_num(d["pos"][0]), _num(d["pos"][1])]
         nodes.append(entry)
     edges = [{"from": f"{s}.{sp}", "to": f"{t}.{tp}"} for s, sp, t, tp in design.edges()]

@@ -6,6 +6,7 @@ Node kinds form a closed set, documented once here:
   as the user gave them; inside composite definitions a value may be ``{"expr": "..."}``),
   ``label`` (free text shown on the canvas and used for generated names), ``pos`` (canvas x, y)
   and, inside composite definitions only, ``when`` (an expression; the node exists only when true);
+  optionally ``device``, its placement tag (see :mod:`designer.core.placement`);
 * an edge runs from ``(src, src_port)`` to ``(dst, dst_port)``; its key is the input port, so an
   input takes at most one wire while an output fans out freely. Variadic inputs are named
   ``in1``, ``in2``, ... and their order is the order of the numbers (Concat's order matters).
@@ -167,6 +168,7 @@ class Design:
         label: str | None = None,
         pos: tuple[float, float] = (0.0, 0.0),
         when: str | None = None,
+        device: str | None = None,
     ) -> str:
         """Add a block instance and return its id. Validation flags unknown types."""
         node_id = check_id(node_id) if node_id is not None else self.new_id(block_type)
@@ -180,6 +182,8 @@ class Design:
         }
         if when is not None:
             attrs["when"] = when
+        if device:
+            attrs["device"] = device
         self.graph.add_node(node_id, **attrs)
         return node_id
 

@@ -9,19 +9,31 @@ instance's tag. A wire between two differently tagged nodes is a cut: its tensor
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from math import prod
 
 from designer.core.cost import Cost, costs
+from designer.core.device_tags import DEVICE, STAGE, TAG, device_of, tag_of, tag_problem
 from designer.core.graph import Design
 from designer.core.validate import Report
 from designer.core.walk import flow_order
 
-TAG = "device"  # the node attribute
-DEVICE = re.compile(r"^(cpu|meta|mps|cuda(:\d{1,3})?)$")
-STAGE = re.compile(r"^\d{1,3}$")
+__all__ = [  # the tag rules live in device_tags (validation reads them); re-exported here
+    "DEVICE",
+    "STAGE",
+    "TAG",
+    "Cut",
+    "apply_split",
+    "auto_split",
+    "bytes_of",
+    "cut_wires",
+    "device_of",
+    "node_load",
+    "per_tag",
+    "tag_of",
+    "tag_problem",
+]
 
 
 @dataclass(frozen=True)
@@ -35,30 +47,6 @@ class Cut:
     source: str  # the placement tags ('' where untagged)
     target: str
     bytes_per_sample: int
-
-
-def tag_of(design: Design, node_id: str) -> str:
-    """A node's placement tag, '' when it has none."""
-    return design.node(node_id).get(TAG) or ""
-
-
-def tag_problem(tag: str, stages: int) -> str | None:
-    """Why a tag cannot be placed (with the fix), or None."""
-    if not tag or DEVICE.match(tag):
-        return None
-    if STAGE.match(tag):
-        if int(tag) < stages:
-            return None
-        return f"stage {tag} has no device: the design declares {stages} stage(s)"
-    return f"{tag!r} is not a device: use cpu, cuda, cuda:N, meta or a stage index"
-
-
-def device_of(design: Design, tag: str) -> str | None:
-    """The device a tag runs on: a stage's device, the device itself, or None (the model's)."""
-    if STAGE.match(tag or ""):
-        stages = design.meta.get("stages") or []
-        return stages[int(tag)] if int(tag) < len(stages) else None
-    return tag or None
 
 
 def bytes_of(report: Report, node_id: str, port: str, itemsize: int = 4) -> int:

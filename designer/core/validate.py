@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from heapq import heapify, heappop, heappush
 from typing import Any
 
+from designer.core.device_tags import placement_issues
 from designer.core.graph import Design
 from designer.core.infer import SHARED, freeze, input_specs, shared_infer
 from designer.core.registry import REGISTRY, UnknownBlockError
@@ -131,6 +132,9 @@ class Analyzer:
             self._seen = None
             if remember:
                 self._remember(design, overrides)
+        placement = placement_issues(design)
+        if placement:
+            report.issues = [*report.issues, *placement]
         report.seconds = time.perf_counter() - start
         return report
 
