@@ -26,14 +26,13 @@ from designer.codegen.source import (
     torch_args,
     torch_call,
 )
-from designer.core.composite import is_expr
+from designer.core.composite import implicit_values, is_expr
 from designer.core.symbolic import (
     ExprScope,
     SymInt,
     SymNode,
     code,
     evaluate_body,
-    implicit_env,
     plain,
     wrap,
 )
@@ -139,7 +138,8 @@ class Writer:
             visit = visits[node_id]
             spec = visit.spec
             if spec.torch is not None:
-                return torch_call(spec, spec.torch.args(visit.values, visit.in_shapes))
+                args = spec.torch.args(visit.values, visit.in_shapes)
+                return torch_call(spec, args, visit.values)
             raw = design.node(node_id)["params"]
             return self.composite_call(
                 spec.name, visit.info, visit.in_shapes, raw, lambda k: code(visit.values[k])
@@ -194,7 +194,7 @@ class BlockWriter:
         self.arg_of = {p.name: local.take(p.name, "arg") for p in self.composite.params}
         self.implicit = self._implicit(local, list(info.in_shapes))
         names = {p: ast.Name(v, ast.Load()) for p, v in self.arg_of.items()}
-        env = {**implicit_env(list(info.in_shapes))}
+        env = {**implicit_values(list(info.in_shapes))}
         env.update({p: wrap(info.values[p], names[p]) for p in self.arg_of})
         for alias, (var, i, dim) in self.implicit.items():
             names[alias] = ast.Name(var, ast.Load())
@@ -281,7 +281,8 @@ class BlockWriter:
         info = self.instance.report.nodes.get(node_id)
         if spec.torch is not None:
             live = None if info is None else spec.torch.args(info.values, list(info.in_shapes))
-            return torch_call(spec, torch_args(spec, node.values, node.in_shapes, live))
+            args = torch_args(spec, node.values, node.in_shapes, live)
+            return torch_call(spec, args, node.values)
         raw = body.node(node_id)["params"]
 
         def param_code(name: str) -> str:

@@ -29,6 +29,19 @@ from designer.core.validate import Issue, Report, analyze, freeze
 from designer.core.wiring import Edge, Wiring
 
 IMPLICIT = ("in_channels", "in_features")  # names an expression may read besides declared params
+
+
+def implicit_values(in_shapes: list) -> dict[str, Any]:
+    """``in_channels`` (dimension 1) and ``in_features`` (the last) of a body's first input, from
+    shapes, symbolic shapes or TensorSpecs: the one definition of both names."""
+    first = in_shapes[0] if in_shapes else ()
+    first = first.shape if isinstance(first, TensorSpec) else first
+    return {
+        "in_channels": first[1] if len(first) > 1 else None,
+        "in_features": first[-1] if first else None,
+    }
+
+
 CACHE_MAX = 4096  # instances memoised per block
 PREPARED_CHOICES = 3  # conditional nodes up to which every choice's wiring is made on definition
 
@@ -116,13 +129,7 @@ class CompositeDef:
 
     def env(self, values: Mapping[str, Any], in_shapes: list) -> dict[str, Any]:
         """The names an inner expression may read (inputs as shapes or TensorSpecs)."""
-        first = in_shapes[0] if in_shapes else ()
-        first = first.shape if isinstance(first, TensorSpec) else first
-        return {
-            **values,
-            "in_channels": first[1] if len(first) > 1 else None,
-            "in_features": first[-1] if first else None,
-        }
+        return {**values, **implicit_values(in_shapes)}
 
     def instantiate(self, values: Mapping[str, Any], in_shapes: list) -> Instance:
         """Resolve and analyse the body for these parameters and inputs (memoised).

@@ -63,13 +63,19 @@ def total_cost(design: Design, report: Report) -> Cost:
     return sum(costs(design, report).values(), Cost())
 
 
+def human_bytes(n: float) -> str:
+    """``123456789`` -> ``117.7 MiB``: the one way the tool writes a size in bytes."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
 def human(n: float, unit: str = "") -> str:
     """``31037698`` -> ``31.0 M``; bytes with ``unit='B'`` -> ``118.4 MiB``."""
     if unit == "B":
-        for suffix in ("B", "KiB", "MiB", "GiB", "TiB"):
-            if abs(n) < 1024 or suffix == "TiB":
-                return f"{n:.0f} {suffix}" if suffix == "B" else f"{n:.1f} {suffix}"
-            n /= 1024
+        return human_bytes(n)
     for suffix in ("", " K", " M", " G", " T"):
         if abs(n) < 1000 or suffix == " T":
             return f"{n:.0f}{suffix}" if not suffix else f"{n:.1f}{suffix}"

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from designer.core.composite import is_expr
+from designer.core.composite import implicit_values, is_expr
 from designer.core.expr import ExprError, evaluate
 from designer.core.graph import Design
 from designer.core.shapes import NestedError, ShapeError
@@ -310,15 +310,6 @@ class SymNode:
     error: str | None = None  # why an inactive branch could not be evaluated
 
 
-def implicit_env(in_shapes: list[tuple]) -> dict[str, Any]:
-    """``in_channels`` and ``in_features`` of a body, from its (symbolic) input shapes."""
-    first = in_shapes[0] if in_shapes else ()
-    return {
-        "in_channels": first[1] if len(first) > 1 else None,
-        "in_features": first[-1] if first else None,
-    }
-
-
 def evaluate_body(
     composite, scope: ExprScope, input_shapes: Mapping[str, tuple]
 ) -> dict[str, SymNode]:
@@ -388,7 +379,7 @@ def _shapes(body: Design, spec, values, in_shapes) -> list[tuple]:
         result = spec.shape(values, list(in_shapes))
         return result if isinstance(result, list) else [result]
     child = spec.composite
-    env = {**values, **implicit_env(in_shapes)}
+    env = {**values, **implicit_values(in_shapes)}
     ports = dict(zip(child.input_ports, in_shapes, strict=True))
     inner = evaluate_body(child, ExprScope(env), ports)
     return [inner[o].in_shapes[0] for o in child.output_ports]
