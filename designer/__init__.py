@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from designer.edit.editor import Editor, EditRefused
     from designer.interop.export import export_onnx
     from designer.interop.importer import ImportFailed, import_torch
+    from designer.interop.onnx_import import import_onnx
     from designer.live.model import build
 
 
@@ -38,6 +39,7 @@ _API = {  # public name -> the module that defines it
     "build": "designer.live.model",
     "export_onnx": "designer.interop.export",
     "generate_code": "designer.codegen.writer",
+    "import_onnx": "designer.interop.onnx_import",
     "import_torch": "designer.interop.importer",
     "load": "designer.core.fileformat",
     "loads": "designer.core.fileformat",
@@ -59,6 +61,7 @@ __all__ = [
     "build",
     "export_onnx",
     "generate_code",
+    "import_onnx",
     "import_torch",
     "load",
     "loads",
