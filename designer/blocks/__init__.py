@@ -1,6 +1,16 @@
 """Block types. Importing this package registers every built-in family and the library once."""
 
-from designer.blocks import activation, conv, io, linear, merge, norm, pool, resize  # noqa: F401
+from designer.blocks import (  # noqa: F401
+    activation,
+    conv,
+    io,
+    linear,
+    merge,
+    norm,
+    pool,
+    resize,
+    torch_call,
+)
 from designer.blocks.library import load_library
 from designer.core.forms import Functional, TorchModule
 from designer.core.registry import REGISTRY, BlockSpec, UnknownBlockError, register

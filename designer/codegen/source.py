@@ -57,10 +57,10 @@ def torch_args(spec, values: Mapping[str, Any], in_shapes: list, live: tuple | N
     return live
 
 
-def torch_call(spec, args: tuple) -> str:
+def torch_call(spec, args: tuple, values: Mapping[str, Any]) -> str:
     positional, keywords = args
     return call(
-        f"nn.{spec.torch.cls}",
+        f"nn.{spec.torch.class_name(plain(dict(values)))}",
         [code(a) for a in positional],
         [(k, code(v)) for k, v in keywords.items()],
     )
@@ -72,7 +72,13 @@ def functional_call(functional: Functional, values: Mapping[str, Any], args: lis
         return f" {functional.target} ".join(args)
     positional = [f"[{', '.join(args)}]"] if functional.packed else args
     keywords = [(k, repr(v)) for k, v in functional.arguments(values).items()]
-    return call(functional.target, positional, keywords)
+    return call(_spelled(functional.target_name(values)), positional, keywords)
+
+
+def _spelled(target: str) -> str:
+    """``torch.nn.functional.gelu`` as the generated file imports it: ``F.gelu``."""
+    prefix = "torch.nn.functional."
+    return "F." + target[len(prefix) :] if target.startswith(prefix) else target
 
 
 def forward_lines(scope: Scope, values_of) -> tuple[str, ...]:

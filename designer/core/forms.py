@@ -19,11 +19,17 @@ class TorchModule:
 
     ``args(params, in_shapes)`` returns ``(positional, keywords)``: the live builder calls
     ``getattr(torch.nn, cls)(*positional, **keywords)`` and the code generator writes
-    ``nn.<cls>(...)`` from the very same values, so the two cannot drift apart.
+    ``nn.<cls>(...)`` from the very same values, so the two cannot drift apart. A block that
+    wraps a class its parameters name sets ``cls_of(params)``; ``cls`` is then its default.
     """
 
     cls: str
     args: Callable[[Mapping[str, Any], list[Shape]], tuple[tuple, dict]]
+    cls_of: Callable[[Mapping[str, Any]], str] | None = None
+
+    def class_name(self, params: Mapping[str, Any]) -> str:
+        """The ``torch.nn`` class to construct for these parameter values."""
+        return self.cls if self.cls_of is None else self.cls_of(params)
 
 
 INFIX = {"+": "add", "*": "mul"}  # operator -> its function in the operator module
@@ -39,11 +45,15 @@ class Functional:
     infix operator of :data:`INFIX` folded left to right over the inputs (``a + b + c``).
     ``packed`` passes the inputs as one list (``torch.cat([a, b])``) rather than one argument each;
     ``keywords`` names the parameters passed on as keyword arguments of the same name.
+    A block that wraps a function its parameters name sets ``target_of(params)`` (a dotted name
+    under ``torch``) and ``extra``, a ``kwargs`` parameter whose entries are passed on too.
     """
 
     target: str
     packed: bool = False
     keywords: tuple[str, ...] = ()
+    target_of: Callable[[Mapping[str, Any]], str] | None = None
+    extra: str = ""
 
     @property
     def infix(self) -> bool:
@@ -52,11 +62,20 @@ class Functional:
     @property
     def helpers(self) -> tuple[str, ...]:
         """The helper functions of :mod:`designer.live.ops` this op calls."""
-        return () if self.infix or "." in self.target else (self.target,)
+        if self.target_of is not None or self.infix or "." in self.target:
+            return ()
+        return (self.target,)
+
+    def target_name(self, params: Mapping[str, Any]) -> str:
+        """The dotted name of the function to call for these parameter values."""
+        return self.target if self.target_of is None else self.target_of(params)
 
     def arguments(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The keyword arguments, from the node's parameter values."""
-        return {name: params[name] for name in self.keywords}
+        found = {name: params[name] for name in self.keywords}
+        if self.extra:
+            found.update(params[self.extra])
+        return found
 
 
 def keywords(

@@ -7,14 +7,22 @@ what would fix it.
 
 from __future__ import annotations
 
+import keyword
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from designer.core.tensor import BATCH, SYMBOL
 
-KINDS = ("int", "float", "bool", "choice", "ints", "shape")
+KINDS = ("int", "float", "bool", "choice", "ints", "shape", "path", "kwargs")
 MAX_SIZE = 1_000_000  # default upper bound for channels, features and spatial sizes
+MAX_PATH = 120  # characters of a dotted name
+DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+MAX_KWARGS = 32  # keyword arguments of one call
+MAX_ITEMS = 64  # items of one list or tuple among them
+MAX_TEXT = 200  # characters of one string among them
+LITERAL_DEPTH = 2  # lists of lists, no deeper
 
 
 class ParamError(ValueError):
@@ -34,7 +42,9 @@ class Param:
     and may also allow the strings in ``choices`` (``padding="same"``). ``shape`` is a list of
     1 to 5 sizes, each a positive integer or a name (a symbolic size such as ``T``; not ``x``,
     which text fields read as a separator), plus at most one ``N`` (the batch's symbol, which an
-    Input places there).
+    Input places there). ``path`` is a dotted Python name (``torch.nn.GELU``), checked for its
+    characters and length only. ``kwargs`` maps keyword names to Python literals (numbers,
+    booleans, strings, None, and lists or tuples of those, which become tuples).
     """
 
     name: str
@@ -66,6 +76,10 @@ class Param:
                 text += " or one of " + ", ".join(repr(c) for c in self.choices)
         elif self.kind == "shape":
             text = "a list of 1 to 5 sizes (positive integers or names such as T)"
+        elif self.kind == "path":
+            text = f"a dotted name such as torch.nn.GELU (at most {MAX_PATH} characters)"
+        elif self.kind == "kwargs":
+            text = "keyword arguments such as dim=1, approximate='tanh', dims=(0, 1)"
         else:
             text = {"int": "an integer", "float": "a number", "bool": "true or false"}[
                 self.kind
@@ -153,12 +167,66 @@ class Param:
                 raise ValueError
         return sizes
 
+    def _coerce_path(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise TypeError
+        if len(value) > MAX_PATH or not DOTTED.match(value) or not value.isascii():
+            raise ValueError
+        return value
+
+    def _coerce_kwargs(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise TypeError
+        if len(value) > MAX_KWARGS:
+            raise ParamError(
+                f"{self.name} has {len(value)} keyword arguments, at most {MAX_KWARGS}",
+                "remove some",
+            )
+        for name in value:
+            if not _keyword_name(name):
+                raise ParamError(
+                    f"{self.name}: {_short(name)} is not a keyword argument name",
+                    "give names such as dim or approximate",
+                )
+        return {name: self._literal(name, v, 0) for name, v in value.items()}
+
+    def _literal(self, name: str, value: Any, depth: int) -> Any:
+        """A clean literal: scalars as they are, lists and tuples as tuples."""
+        if value is None or isinstance(value, (bool, int)):
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+                raise ValueError
+            return value
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ValueError
+            return value
+        if isinstance(value, str):
+            if len(value) > MAX_TEXT or not value.isprintable():
+                raise ValueError
+            return value
+        if isinstance(value, (list, tuple)) and depth < LITERAL_DEPTH and len(value) <= MAX_ITEMS:
+            return tuple(self._literal(name, v, depth + 1) for v in value)
+        raise ParamError(
+            f"{self.name}: {name} = {_short(value)} is not a plain literal",
+            "give numbers, true/false, strings, None, or lists of those",
+        )
+
     def to_json(self) -> Any:
         """The default as it is written in a file."""
         return list(self.default) if isinstance(self.default, tuple) else self.default
 
 
 _COERCE = {kind: getattr(Param, "_coerce_" + kind) for kind in KINDS}
+
+
+def _keyword_name(name: Any) -> bool:
+    return (
+        isinstance(name, str)
+        and name.isidentifier()
+        and name.isascii()
+        and not keyword.iskeyword(name)
+        and len(name) <= 64
+    )
 
 
 def _number(value: float) -> str:
@@ -168,6 +236,16 @@ def _number(value: float) -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def Path(name: str, default: str, doc: str) -> Param:
+    """A dotted name, such as the torch class or function a block wraps."""
+    return Param(name, "path", default, doc)
+
+
+def Kwargs(name: str, doc: str) -> Param:
+    """Keyword arguments of literal values (none by default)."""
+    return Param(name, "kwargs", {}, doc)
 
 
 def Int(

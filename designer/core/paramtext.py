@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import Any
 
@@ -15,12 +16,15 @@ from designer.core.params import Param, ParamError
 _SPLIT = re.compile(r"[,x×\s]+")
 _SHAPE_SPLIT = re.compile(r"[,×\s]+")  # a shape's names may hold an x: split 3x572 apart below
 _SIZES = re.compile(r"^\d+(x\d+)+$")
+MAX_KWARGS_TEXT = 2000  # characters a keyword-argument field may hold
 
 
 def to_text(param: Param, value: Any) -> str:
     """The text a field shows for ``value`` (empty for an unset optional value)."""
     if value is None:
         return ""
+    if param.kind == "kwargs":
+        return ", ".join(f"{name}={v!r}" for name, v in value.items())
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
     if isinstance(value, bool):
@@ -37,7 +41,9 @@ def from_text(param: Param, text: str) -> Any:
         if param.optional:
             return None
         raise ParamError(f"{param.name} needs a value", f"give {param.describe()}")
-    if param.kind in ("choice",) or (param.kind == "ints" and text in param.choices):
+    if param.kind == "kwargs":
+        return _kwargs(param, text)
+    if param.kind in ("choice", "path") or (param.kind == "ints" and text in param.choices):
         return text
     if param.kind == "bool":
         lowered = text.lower()
@@ -62,6 +68,27 @@ def from_text(param: Param, text: str) -> Any:
             f"{param.name} takes one value, got {len(numbers)}", f"give {param.describe()}"
         )
     return numbers[0]
+
+
+def _kwargs(param: Param, text: str) -> dict[str, Any]:
+    """``dim=1, approximate='tanh'``: each value read by ``ast.literal_eval`` (never ``eval``)."""
+    fix = "give keyword arguments such as dim=1, approximate='tanh', dims=(0, 1)"
+    if len(text) > MAX_KWARGS_TEXT:
+        raise ParamError(f"{param.name} is longer than {MAX_KWARGS_TEXT} characters", fix)
+    try:
+        call = ast.parse(f"f({text}\n)", mode="eval").body
+        if (
+            not isinstance(call, ast.Call)
+            or not isinstance(call.func, ast.Name)
+            or call.args
+            or any(k.arg is None for k in call.keywords)
+        ):
+            raise ValueError
+        return {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+        raise ParamError(
+            f"{param.name}: {text!r} is not keyword arguments of literals", fix
+        ) from None
 
 
 def _shape(param: Param, text: str) -> list[int | float | str]:

@@ -278,7 +278,7 @@ def _node_module(visit: Visit, plan: Plan) -> nn.Module:
     spec = visit.spec
     if spec.torch is not None:
         positional, keywords = spec.torch.args(visit.values, visit.in_shapes)
-        return getattr(nn, spec.torch.cls)(*positional, **keywords)
+        return getattr(nn, spec.torch.class_name(visit.values))(*positional, **keywords)
     block = plan.classes[spec.name]
     cls = _CLASSES.get(block.name)
     if cls is None:  # named like the generated class, so that printing the model reads alike

@@ -30,21 +30,22 @@ def pad_to_match(x, ref):
 HELPERS: dict[str, Callable] = {"pad_to_match": pad_to_match}
 
 
-def target(functional: Functional) -> Callable:
+def target(functional: Functional, params: Mapping[str, Any] | None = None) -> Callable:
     """The function a declaration names: a torch function, a helper or an operator's."""
     if functional.infix:
         return getattr(operator, INFIX[functional.target])
     if functional.helpers:
         return HELPERS[functional.target]
-    root, *path = functional.target.split(".")
-    if root != "torch":
-        raise ValueError(f"functional target {functional.target!r} is not a torch function")
+    name = functional.target_name(params or {})
+    root, *path = name.split(".")
+    if root != "torch" or any(part.startswith("_") for part in path):
+        raise ValueError(f"functional target {name!r} is not a public torch function")
     return functools.reduce(getattr, path, torch)
 
 
 def bind(functional: Functional, params: Mapping[str, Any]) -> Callable[[list], Any]:
     """A callable on the list of input tensors (in port order), the node's parameters bound."""
-    fn, keywords = target(functional), functional.arguments(params)
+    fn, keywords = target(functional, params), functional.arguments(params)
     if functional.infix:
         return lambda tensors: functools.reduce(fn, tensors)
     if functional.packed:

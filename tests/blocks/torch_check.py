@@ -153,7 +153,7 @@ def _run(spec: BlockSpec, values: Mapping[str, Any], case: Case, batch: int) -> 
     tensors = [_tensor(_concrete(s, batch), case.dtype(i)) for i, s in enumerate(case.shapes)]
     if spec.torch is not None:
         pos, kw = spec.torch.args(values, list(case.shapes))
-        module = getattr(torch.nn, spec.torch.cls)(*pos, **kw).eval()
+        module = getattr(torch.nn, spec.torch.class_name(values))(*pos, **kw).eval()
         return module(*tensors), sum(p.numel() for p in module.parameters())
     if spec.functional is not None:
         return run(spec.functional, values, tensors), 0

@@ -46,7 +46,7 @@ def _bodies(module: nn.Module, inputs: tuple, model: str):
     notes = traced.branches + ctx.notes
     if opaque:
         raise ImportFailed(model, opaque, notes)
-    return root, notes
+    return root, notes, ctx.kept
 
 
 def _design(root, name: str, model: str, notes: list[str]):
@@ -73,13 +73,14 @@ def import_torch(module: nn.Module, example_inputs, *, name: str | None = None) 
     start = time.perf_counter()
     inputs = _inputs(example_inputs)
     model = type(module).__name__
-    root, notes = _bodies(module, inputs, model)
+    root, notes, kept = _bodies(module, inputs, model)
     design, blueprints, report = _design(root, name or model, model, notes)
     state, unused = remap_weights(module, root, design)
     ports = design.nodes_of_type("Input") + design.nodes_of_type("Output")
     return ImportResult(
         design=design,
         state_dict=state,
+        opaque=kept,
         model=f"{type(module).__module__}.{model}",
         blocks=blueprints,
         notes=notes,

@@ -13,6 +13,7 @@ from designer.interop.importer.mapped import Block, Fold, Mapped, Opaque, clean_
 from designer.interop.importer.modules import Unsupported, layer_name, map_layer
 from designer.interop.importer.tracer import Trace
 from designer.interop.importer.values import UNKNOWN, is_tensor, shape_of
+from designer.interop.importer.wrapped import wrap_function, wrap_layer
 
 _SYMBOLS = {
     "add": "+",
@@ -55,6 +56,7 @@ class Context:
         self.values = trace.values
         self.order = {node: i for i, node in enumerate(trace.graph.nodes)}
         self.notes: list[str] = []
+        self.kept: list[Opaque] = []  # ops kept as TorchModule / TorchFunction calls
         self._where = ""
 
     def is_tensor(self, arg: Any) -> bool:
@@ -122,7 +124,17 @@ class Context:
                 mapped.params = clean_params(mapped.block, mapped.params)
             return mapped
         except Unsupported as exc:
-            return Opaque(path, describe(node), str(exc), cls)
+            return self._kept(wrap_function(node, self, path, cls)) or Opaque(
+                path, describe(node), str(exc), cls
+            )
+
+    def _kept(self, wrapped) -> Block | None:
+        """The wrapper block of an op kept as a call, recorded; None when there is none."""
+        if wrapped is None:
+            return None
+        block, record = wrapped
+        self.kept.append(record)
+        return block
 
     def _layer(self, node: fx.Node) -> Mapped:
         path = node.target
@@ -139,7 +151,13 @@ class Context:
             inputs = self.tensors(node.args, 1)
             return Block(block, clean_params(block, raw), inputs, layer=path)
         except Unsupported as exc:
-            return Opaque(path, layer_name(module), str(exc))
+            if node.kwargs or (self.trace.leaf_calls[path] > 1 and _has_state(module)):
+                return Opaque(path, layer_name(module), str(exc))
+            inputs = [a for a in node.args if self.is_tensor(a)]
+            wrapped = (
+                wrap_layer(module, inputs, path) if len(inputs) == len(node.args) == 1 else None
+            )
+            return self._kept(wrapped) or Opaque(path, layer_name(module), str(exc))
 
 
 def _has_state(module) -> bool:

@@ -40,7 +40,8 @@ def _counts(types: list[str]) -> str:
 @dataclass
 class ImportResult:
     """An imported model: the editable design, its weights under the live model's keys, and what
-    could not be expressed (for now always empty: an import with opaque nodes fails)."""
+    was kept as an opaque call (a TorchModule or TorchFunction node; an op nothing
+    expresses fails the import)."""
 
     design: Design
     state_dict: dict[str, Any]
