@@ -58,8 +58,8 @@ def same_scores(a: list[dict], b: list[dict], tol: float = 1e-6) -> bool:
     return len(a) == len(b) and all(abs(x[k] - y[k]) <= tol for x, y in pairs for k in SCORES)
 
 
-def run_in_app(shapes, out, epochs=3, **extra):
-    opts = Options(data=shapes, out=str(out), epochs=epochs, batch=4, **extra)
+def run_in_app(shapes, out, epochs=3, batch=4, **extra):
+    opts = Options(data=shapes, out=str(out), epochs=epochs, batch=batch, **extra)
     return train(designer.build(tiny_unet(), "cpu"), open_data(shapes), opts)
 
 
@@ -139,8 +139,8 @@ def test_ctrl_c_finishes_the_step_saves_and_exits_130(shapes, design_file, tmp_p
 
 
 def test_job_stopped_mid_epoch_resumes_to_the_same_curve(shapes, tmp_path):
-    run_in_app(shapes, tmp_path / "whole", epochs=2)
-    opts = Options(data=shapes, out=str(tmp_path / "job"), epochs=2, batch=4)
+    run_in_app(shapes, tmp_path / "whole", epochs=2, batch=2)  # 10 steps an epoch: room to stop
+    opts = Options(data=shapes, out=str(tmp_path / "job"), epochs=2, batch=2)
     job = TrainJob(tiny_unet(), opts)
     job.start()
     events = []
@@ -152,7 +152,7 @@ def test_job_stopped_mid_epoch_resumes_to_the_same_curve(shapes, tmp_path):
     assert job.join(60) and job.state == "stopped"
     events += job.poll()
     assert events[0].kind == "start" and events[-1].kind == "stopped"
-    assert events[-1].info["epoch"] == 1 and 2 <= events[-1].info["batch"] < 4
+    assert events[-1].info["epoch"] == 1 and 2 <= events[-1].info["batch"] < 9
     job.resume()
     assert job.join(60) and job.state == "done", job.error
     kinds = [e.kind for e in job.poll()]
