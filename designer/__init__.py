@@ -7,10 +7,9 @@ The layers below it are described in docs/ARCHITECTURE.md.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from designer.core.version import __version__
 
+TYPE_CHECKING = False  # typing's constant, without importing typing at start-up
 if TYPE_CHECKING:
     from designer.codegen.writer import generate_code
     from designer.core.builder import DesignBuilder
@@ -70,7 +69,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name not in _API:
         raise AttributeError(f"module 'designer' has no attribute {name!r}")
     import importlib

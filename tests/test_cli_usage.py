@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 import pytest
 from common import EXAMPLES, ROOT
@@ -190,3 +192,62 @@ def test_other_commands_report_usage_errors_alike(tmp_path, capsys, args, messag
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.startswith(message)
     assert len(captured.err.splitlines()) == 1
+
+
+# -- Ctrl+C from the first instant ---------------------------------------------------------------
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+def designer_command() -> list[str]:
+    """What a user runs: the console script beside this interpreter, else ``python -m designer``."""
+    script = Path(sys.executable).with_name("designer")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "designer"]
+
+
+def handles_sigterm(pid: int) -> bool:
+    """Whether the process catches SIGTERM: the command's ``main`` has begun (Python itself does
+    not catch it, so before that instant only Python's own start-up runs)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except OSError:
+        return False
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(mask, 16) >> (signal.SIGTERM - 1) & 1)
+
+
+def ctrl_c(args: list[str], delay: float) -> subprocess.CompletedProcess:
+    """Run ``designer ARGS``; ``delay`` seconds after its ``main`` begins, send SIGINT."""
+    process = subprocess.Popen(
+        [*designer_command(), *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not handles_sigterm(process.pid) and process.poll() is None:
+        assert time.monotonic() < deadline, "the command never started"
+        time.sleep(0.0005)
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, "", err)
+
+
+@linux_only
+@pytest.mark.parametrize("delay", [0, 0.002, 0.005, 0.01, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3])
+def test_ctrl_c_at_any_instant_of_a_check_ends_in_one_line(delay):
+    result = ctrl_c(["check", str(EXAMPLES / "unet.json")], delay)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert (result.returncode, result.stderr) in [(130, "interrupted\n"), (0, "")], result
+
+
+@linux_only
+@pytest.mark.parametrize("delay", [0.05, 0.3, 0.6, 1.0])
+def test_ctrl_c_while_a_run_imports_torch_ends_in_one_line(delay):
+    # exit 0 too: a Ctrl+C while torch imports numpy is swallowed by torch (the run goes on)
+    args = ["run", str(EXAMPLES / "two_branch.json"), "--device", "cpu", "--bench", "1"]
+    result = ctrl_c(args, delay)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert (result.returncode, result.stderr) in [(130, "interrupted\n"), (0, "")], result

@@ -235,3 +235,13 @@ def test_validating_imports_no_torch_until_a_wrapper_is_validated():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_wrapper_nodes_survive_save_and_load_byte_for_byte():
+    b = DesignBuilder("wrapped")
+    x = b.input((3, 8, 8))
+    h = b.add("TorchFunction", x, target="torch.flip", kwargs={"dims": (1, 2)})
+    b.output(b.add("TorchModule", h, target="torch.nn.GELU", kwargs={"approximate": "tanh"}))
+    text = designer.core.fileformat.dumps(b.build())
+    again = designer.loads(text)
+    assert designer.core.fileformat.dumps(again) == text and designer.validate(again).ok

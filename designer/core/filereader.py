@@ -271,9 +271,20 @@ _SCALAR = (int, float, str, bool, type(None))
 
 
 def _plain(value: Any) -> bool:
-    """A parameter value as files hold it: a scalar or a flat list of scalars."""
+    """A parameter value as files hold it: a scalar, a flat list of scalars, or keyword arguments
+    (at most 32 names, each a scalar or a list of up to 64 scalars or such lists)."""
     if isinstance(value, list):
         return len(value) <= 16 and all(isinstance(v, _SCALAR) for v in value)
+    if isinstance(value, dict) and not is_expr(value):  # an expression only inside blocks
+        return len(value) <= 32 and all(
+            isinstance(k, str) and _literal(v, 2) for k, v in value.items()
+        )
+    return isinstance(value, _SCALAR)
+
+
+def _literal(value: Any, depth: int) -> bool:
+    if isinstance(value, list):
+        return depth > 0 and len(value) <= 64 and all(_literal(v, depth - 1) for v in value)
     return isinstance(value, _SCALAR)
 
 

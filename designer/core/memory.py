@@ -1,27 +1,35 @@
 """How much memory a run or an export of a design needs, from the validation report alone.
 
-Torch-free and allocation-free (``designer check`` uses it too). The estimate of a forward pass
-is an upper bound on the process's peak resident-memory increase, measured by
-``bench/bench_memory.py`` (within 1.3x on the CPU), made of:
+Torch-free and allocation-free (``designer check`` uses it too). A process's resident memory is of
+two kinds, estimated apart and measured apart by ``bench/bench_memory.py``:
 
-* **parameters**: 4 bytes each (plus a 2-byte cast copy under ``amp``);
-* **inputs**: the random input tensors, alive throughout;
-* **activations**: the most bytes alive at once along the execution order, composite blocks
-  walked inside. A tensor lives from the op that makes it to the end of its last consumer; a
-  composite block's inputs, and the head input of a chain of single-input nodes (the live model's
-  ``nn.Sequential``), are held until the block or chain finishes; views and pass-throughs
-  (Identity, Dropout, Flatten, Input, Output) share their input's storage. With ``capture`` (every
-  node's output kept, as ``designer run``'s per-node profile and the editor's previews do)
-  nothing is freed;
-* **workspace**: the scratch of the op at that point, added to what is alive there. A
-  convolution reorders its input or output to oneDNN's 16-channel blocked layout (the larger of
-  the two, padded) and copies its weight; a transposed one also keeps a column buffer as large as
-  its output;
-* **overhead**: the runtime's first-use cost (thread pools, oneDNN kernels, library code paged
-  in: a fixed part, a little more when capturing, and a part per kind of op) and the allocator's
-  fragmentation: tensors under glibc's largest mmap threshold (32 MiB) come from the heap, which
-  keeps freed space it cannot reuse, so 30% of their bytes are counted (2% of the larger ones).
-  The constants are fitted to the worst of repeated measurements (2 CPU threads).
+* **anonymous** memory, what a run allocates: an upper bound of its peak increase, within 1.3x
+  of the measured peak on the CPU for the bundled designs, small ones included (one small case
+  without capture, whose heap fragments by 0 to 6 MiB from run to run, reaches 1.45x), made of
+  - **parameters**: 4 bytes each (plus a 2-byte cast copy under ``amp``);
+  - **inputs**: the random input tensors, alive throughout;
+  - **activations**: the most bytes alive at once along the execution order, composite blocks
+    walked inside. A tensor lives from the op that makes it to the end of its last consumer; a
+    composite block's inputs, and the head input of a chain of single-input nodes (the live
+    model's ``nn.Sequential``), are held until the block or chain finishes; views and
+    pass-throughs (Identity, Dropout, Flatten, Input, Output) share their input's storage. With
+    ``capture`` (every node's output kept, as ``designer run``'s per-node profile and the
+    editor's previews do) nothing is freed;
+  - **workspace**: the scratch of the op at that point, added to what is alive there. A
+    convolution reorders its input or output to oneDNN's 16-channel blocked layout (the larger of
+    the two, padded) and copies its weight; a transposed one also keeps a column buffer as large
+    as its output;
+  - **overhead**: the runtime's first-use buffers (thread pools, oneDNN's and Python's: half a
+    megabyte, as much again when capturing) and the allocator's fragmentation: tensors
+    under glibc's largest mmap threshold (32 MiB) come from the heap, which keeps freed space it
+    cannot reuse, so a share of their bytes is counted (30% with capture, 20% without), and a
+    smaller share of the larger ones'. The constants are fitted to the worst of repeated
+    measurements (2 CPU threads);
+* **code pages**: the parts of torch's libraries a run maps as it first uses them. They are
+  shared with the page cache and reclaimable, and how many a fault maps depends on what is cached
+  already (12 to 21 MiB measured with torch's files hot, fewer when cold), so they are a bounded
+  constant (:data:`CODE`) rather than part of the comparison. Whether a run fits is judged on the
+  sum, :attr:`Estimate.total`.
 
 An ONNX export costs the exporter's own working memory (about 150 MiB), the parameters four times
 over (the model, the exported program, the ONNX model and its serialized bytes; measured up to
@@ -39,14 +47,18 @@ from designer.core.validate import Report
 
 MiB = 1024**2
 GiB = 1024**3
-# First-use cost of the runtime (bench/bench_memory.py): mostly the code pages of torch's
-# libraries, 20 MiB more when their files are hot in the page cache (a fresh install).
-RUNTIME = 32 * MiB
-CAPTURE_RUNTIME = 3 * MiB  # and of capturing's per-node timing and statistics
-PER_KIND = 1536 * 1024  # first-use cost of each kind of op (its kernels' code and buffers)
+# Anonymous first-use cost of the runtime (bench/bench_memory.py --overhead): thread pools',
+# oneDNN's and Python's own buffers; capturing adds its per-node timing and statistics.
+RUNTIME = MiB // 2
+CAPTURE_RUNTIME = MiB // 2
+# Code pages a run maps (12 to 21 MiB measured with torch's files hot, fewer when cold): a bound.
+CODE = 32 * MiB
 MMAP_MAX = 32 * MiB  # glibc's largest mmap threshold: smaller tensors live in the heap
-HEAP_SHARE = 0.3  # of the heap tensors' bytes, kept by fragmentation at worst
-BIG_SHARE = 0.02  # of the larger tensors' bytes (rounding, reruns that find the heap grown)
+# Fragmentation, as shares of the heap tensors' bytes and of the larger ones', at worst; with
+# capture the passes that follow one another (profile, statistics) fragment the heap, without it
+# the tensors freed along the pass do (fitted to the worst of repeated measurements, 2 threads).
+HEAP_SHARE = {True: 0.3, False: 0.2}  # by capture
+BIG_SHARE = {True: 0.02, False: 0.08}
 EXPORT_COPIES = 4  # parameters held at once by an export: model, program, ONNX model, bytes
 EXPORT_RUNTIME = 192 * MiB  # the exporter's own working memory (tracing, rewriting, checking)
 ONNX_LIMIT = 2 * GiB - 64 * MiB  # protobuf's 2 GiB limit, less room for the graph itself
@@ -64,16 +76,22 @@ class Estimate:
     activations: int = 0
     workspace: int = 0
     overhead: int = 0
+    code: int = 0  # code pages: file-backed, a bounded constant
+
+    @property
+    def anonymous(self) -> int:
+        """All but the code pages: what the run allocates."""
+        return self.parameters + self.inputs + self.activations + self.workspace + self.overhead
 
     @property
     def total(self) -> int:
-        return self.parameters + self.inputs + self.activations + self.workspace + self.overhead
+        return self.anonymous + self.code
 
     def describe(self) -> str:
-        """``about 2.1 GiB (parameters 118.4 MiB, activations 1.9 GiB, ...)``."""
+        """``about 2.1 GiB (parameters 118.4 MiB, activations 1.9 GiB, ..., code pages 48 MiB)``."""
         parts = ", ".join(
-            f"{name} {human_bytes(getattr(self, name))}"
-            for name in ("parameters", "inputs", "activations", "workspace", "overhead")
+            f"{name.replace('code', 'code pages')} {human_bytes(getattr(self, name))}"
+            for name in ("parameters", "inputs", "activations", "workspace", "overhead", "code")
             if getattr(self, name)
         )
         return f"about {human_bytes(self.total)} ({parts})"
@@ -99,7 +117,6 @@ class _Tape:
         self.sizes: list[int] = []
         self.inputs: list[int] = []  # tensor ids of the model's inputs
         self.ops: list[tuple[tuple[int, ...], tuple[int, ...], int]] = []
-        self.kinds: set[str] = set()  # block types that compute
 
     def tensor(self, shape) -> int:
         self.sizes.append(_numel(shape) * self.itemsize)
@@ -131,13 +148,13 @@ def op_workspace(block: str, params: int, in_shapes, out_shapes, itemsize: int =
     return max(src, dst) + 4 * params
 
 
-def _chained(design: Design, report: Report, node_id: str) -> str | None:
-    """The node feeding ``node_id`` when both belong to one chain (a single wire between them)."""
-    wires = design.inputs_of(node_id)
+def _chained(design: Design, report: Report, wires: dict) -> str | None:
+    """The node feeding a node with these input ``wires`` when both belong to one chain (a single
+    wire between them)."""
     if len(wires) != 1:
         return None
     ((src, _),) = wires.values()
-    if report.nodes[src].block in ("Input", "Output") or len(design.outputs_of(src)) != 1:
+    if report.nodes[src].block in ("Input", "Output") or design.graph.out_degree(src) != 1:
         return None
     return src
 
@@ -152,8 +169,9 @@ def _walk(design: Design, report: Report, tape: _Tape, args: list[int] | None) -
         info = report.nodes.get(node_id)
         if info is None:
             continue
-        reads = [env[w] for w in design.inputs_of(node_id).values() if w in env]
-        src = _chained(design, report, node_id)
+        wires = design.inputs_of(node_id)
+        reads = [env[w] for w in wires.values() if w in env]
+        src = _chained(design, report, wires)
         if reads:
             held[node_id] = held.get(src, reads[0]) if src else reads[0]
         hold = [held[node_id]] if node_id in held else []
@@ -173,7 +191,6 @@ def _walk(design: Design, report: Report, tape: _Tape, args: list[int] | None) -
             tape.op(reads + hold)  # the caller holds the block's inputs until it returns
         else:
             writes = [tape.tensor(s) for s in info.out_shapes]
-            tape.kinds.add(info.block)
             env.update(zip(((node_id, p) for p in info.ports), writes, strict=False))
             work = op_workspace(
                 info.block, info.params, info.in_shapes, info.out_shapes, tape.itemsize
@@ -225,20 +242,22 @@ def estimate(
         activations=activations,
         workspace=work,
         overhead=_overhead(tape, capture),
+        code=CODE,
     )
 
 
 def _overhead(tape: _Tape, capture: bool) -> int:
-    """Runtime first-use cost and allocator fragmentation (see the module's docstring)."""
+    """The runtime's anonymous first-use cost and the allocator's fragmentation."""
     heap = sum(size for size in tape.sizes if size < MMAP_MAX)
     big = sum(tape.sizes) - heap
-    runtime = RUNTIME + CAPTURE_RUNTIME * capture + PER_KIND * len(tape.kinds)
-    return runtime + int(HEAP_SHARE * heap + BIG_SHARE * big)
+    runtime = RUNTIME + CAPTURE_RUNTIME * capture
+    return runtime + int(HEAP_SHARE[capture] * heap + BIG_SHARE[capture] * big)
 
 
 def export_estimate(design: Design, report: Report, verify: bool = True) -> Estimate:
     """What an ONNX export needs at most: the exporter's own cost, the parameters four times
-    over, and a forward pass (two with ``verify``: torch's and onnxruntime's)."""
+    over, and a forward pass (two with ``verify``: torch's and onnxruntime's, each mapping its
+    library's code)."""
     run = estimate(design, report, capture=False)
     passes = 2 if verify else 1
     return Estimate(
@@ -247,6 +266,7 @@ def export_estimate(design: Design, report: Report, verify: bool = True) -> Esti
         activations=passes * run.activations,
         workspace=passes * run.workspace,
         overhead=EXPORT_RUNTIME + passes * run.overhead,
+        code=passes * run.code,  # torch's code pages, and onnxruntime's
     )
 
 

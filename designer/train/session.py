@@ -127,6 +127,7 @@ def check_memory(design: Design, report: Report, device: str, amp: bool) -> None
         activations=2 * forward.activations,  # kept for backward, and their gradients
         workspace=forward.workspace,
         overhead=forward.overhead,
+        code=forward.code,
     )
     if device == "cuda":
         import torch

@@ -1,0 +1,92 @@
+"""Process time of a command as a user runs it, against importing networkx alone.
+
+``designer check examples/unet.json`` (the console script in the venv, a whole process: start-up,
+imports, load, validate, print) against ``python -c "import networkx"`` (the floor: the check needs
+networkx). Both are run alternately, ``--repeat`` times each, in the same run; prints the medians
+and their ratio (target: at most 1.25).
+
+Bytecode matters: an installed package has its ``.pyc`` files, but with ``PYTHONDONTWRITEBYTECODE``
+set (as in some sandboxes and CI) an editable install compiles every module of ours at each start
+while networkx's stay compiled. ``--bytecode cached`` (the default, what a user sees) gives both
+commands one bytecode cache in a temporary folder (``PYTHONPYCACHEPREFIX``; the warm-up run fills
+it); ``none`` runs them as the environment is; ``both`` measures each.
+
+Run: .venv/bin/python bench/bench_cli.py [--repeat 40] [--bytecode both] [--command check FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent  # the venv's bin folder when run with its python
+TARGET = 1.25
+
+
+def seconds(command: list[str], env: dict[str, str]) -> float:
+    """Wall time of one process, start to exit."""
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def medians(commands: dict[str, list[str]], env: dict[str, str], repeat: int) -> dict[str, float]:
+    """Median wall time of each command, run in turn so that both see the same machine load."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for command in commands.values():  # one warm-up each: page cache, bytecode cache
+        seconds(command, env)
+    for _ in range(repeat):
+        for name, command in commands.items():
+            times[name].append(seconds(command, env))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def environment(bytecode: str, cache: str) -> dict[str, str]:
+    env = dict(os.environ)
+    if bytecode == "cached":
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = cache
+    return env
+
+
+def measure(subcommand: list[str], bytecode: str, repeat: int) -> float:
+    """Print the medians and their ratio for one bytecode mode; returns the ratio."""
+    commands = {
+        "designer": [str(BIN / "designer"), *subcommand],
+        "networkx": [sys.executable, "-c", "import networkx"],
+    }
+    with tempfile.TemporaryDirectory(prefix="bench_cli_pyc_") as cache:
+        result = medians(commands, environment(bytecode, cache), repeat)
+    ratio = result["designer"] / result["networkx"]
+    print(f"bytecode {bytecode}:")
+    print(f"  designer {' '.join(subcommand):28} {result['designer'] * 1000:7.1f} ms (median)")
+    print(f"  python -c 'import networkx'{'':10} {result['networkx'] * 1000:7.1f} ms (median)")
+    print(f"  ratio {ratio:.2f} (target <= {TARGET})", flush=True)
+    return ratio
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=40, help="runs of each command")
+    parser.add_argument("--bytecode", choices=["cached", "none", "both"], default="cached")
+    parser.add_argument(
+        "--command",
+        nargs="+",
+        default=["check", "examples/unet.json"],
+        help="the designer subcommand and its arguments",
+    )
+    args = parser.parse_args()
+    modes = ["cached", "none"] if args.bytecode == "both" else [args.bytecode]
+    ratios = [measure(args.command, mode, args.repeat) for mode in modes]
+    return 0 if ratios[0] <= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
