@@ -16,8 +16,7 @@ from designer.cli.common import (
 )
 from designer.cli.usage import interruption
 from designer.core.fileformat import load
-
-AXES = ("batch", "depth", "height", "width", "length")
+from designer.interop.dynamic_axes import AXIS_NAMES as AXES
 
 
 def _axes(text: str) -> tuple[str, ...]:
