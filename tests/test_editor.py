@@ -293,7 +293,14 @@ def block_command(editor: Editor, rng: random.Random, action: int, nodes: list[s
         name = rng.choice(BLOCK_NAMES) + rng.choice(["", str(rng.randrange(9))])
         editor.group(chosen, name, promote)
     elif action == 2:
-        editor.ungroup(rng.choice(blocks if blocks and rng.random() < 0.9 else nodes))
+        target = rng.choice(blocks if blocks and rng.random() < 0.9 else nodes)
+        way = rng.random()
+        if way < 0.4:
+            editor.ungroup(target)
+        elif way < 0.75:
+            editor.expand(target)
+        else:
+            editor.collapse(editor.expansion_of(target) or target)
     elif action == 3 and blocks:
         editor.enter(rng.choice(blocks))
     elif action == 4:

@@ -89,6 +89,38 @@ def test_ungroup_restores_the_nodes():
     assert summary(design) == before
 
 
+def test_ungroup_restores_the_original_ids_labels_and_positions():
+    """B9: grouping then ungrouping gives back the very same nodes where they were."""
+    design = chain()
+    for i, node_id in enumerate(design.node_ids()):
+        design.node(node_id)["pos"] = (round(40.0 + 233.33 * i, 2), 40.0 + 17.5 * (i % 3))
+    design.node("bn")["label"] = "norm"
+    before = {n: dict(design.node(n)) for n in design.node_ids()}
+    edges = set(design.edges())
+    instance = group(design, ["conv", "bn", "relu"], "ConvBnRelu")
+    assert ungroup(design, instance) == ["conv", "bn", "relu"]
+    assert {n: dict(design.node(n)) for n in design.node_ids()} == before
+    assert set(design.edges()) == edges
+
+
+def test_ungroup_renames_only_inner_ids_the_design_already_has():
+    design = chain()
+    instance = group(design, ["bn", "relu"], "BnRelu")
+    design.add_node("ReLU", node_id="relu")  # the name is taken now
+    assert sorted(ungroup(design, instance)) == ["bn", "bn_relu_relu"]
+
+
+def test_grouped_body_keeps_its_layout_around_the_instance():
+    design = chain()
+    xs = [design.node(n)["pos"][0] for n in ("conv", "bn", "relu")]
+    instance = group(design, ["conv", "bn", "relu"], "ConvBnRelu")
+    body = design.blocks["ConvBnRelu"].body
+    inner = {n: body.node(n)["pos"][0] for n in body.node_ids()}
+    assert inner["conv_in"] < inner["conv"] < inner["bn"] < inner["relu"] < inner["relu_out"]
+    assert design.node(instance)["pos"][0] == round(sum(xs) / 3, 2)
+    assert inner["bn"] - inner["conv"] == xs[1] - xs[0]
+
+
 def test_ungroup_a_library_block_evaluates_its_expressions():
     design = designer.load("examples/unet.json")
     before = summary(design)

@@ -27,9 +27,11 @@ class ClipboardCommands(EditorCore):
         """Insert the clipboard with fresh ids (at ``at``, or offset from the originals)."""
         return self._insert(self.clipboard, at, "Paste")
 
-    def duplicate(self, nodes: Iterable[str]) -> list[str]:
-        """Copy and paste in one step, leaving the clipboard alone; returns the new ids."""
-        return self._insert(self._fragment(nodes), None, "Duplicate")
+    def duplicate(self, nodes: Iterable[str], at: tuple[float, float] | None = None) -> list[str]:
+        """Copy and paste in one step, leaving the clipboard alone; returns the new ids.
+
+        The copy's top left lands at ``at``, else :data:`PASTE_OFFSET` from the originals."""
+        return self._insert(self._fragment(nodes), at, "Duplicate")
 
     def _fragment(self, nodes: Iterable[str]) -> Fragment:
         return take_fragment(self.design, nodes, lambda: self.report)

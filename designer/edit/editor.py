@@ -14,19 +14,20 @@ shown design cannot hold (expressions reading names it lacks become their values
 
 The commands live in one module per concern, each a mixin over :class:`EditorCore` (state,
 listeners, undo plumbing): :mod:`~designer.edit.node_commands`, :mod:`~designer.edit.clipboard`,
-:mod:`~designer.edit.block_commands` and :mod:`~designer.edit.file_commands`.
+:mod:`~designer.edit.block_commands` (with :mod:`~designer.edit.expansion`) and
+:mod:`~designer.edit.file_commands`.
 """
 
 from __future__ import annotations
 
-from designer.edit.block_commands import BlockCommands
 from designer.edit.clipboard import PASTE_OFFSET, ClipboardCommands
 from designer.edit.editor_core import MAX_POS, Change, EditorCore
+from designer.edit.expansion import ExpansionCommands
 from designer.edit.file_commands import FileCommands
 from designer.edit.fragment import Fragment
 from designer.edit.node_commands import MAX_INT, NodeCommands, Ports
 from designer.edit.refused import EditRefused
-from designer.edit.search import block_types, find_blocks
+from designer.edit.search import block_types, find_blocks, find_nodes
 
 __all__ = [
     "MAX_INT",
@@ -40,8 +41,9 @@ __all__ = [
     "Ports",
     "block_types",
     "find_blocks",
+    "find_nodes",
 ]
 
 
-class Editor(NodeCommands, ClipboardCommands, BlockCommands, FileCommands):
+class Editor(NodeCommands, ClipboardCommands, ExpansionCommands, FileCommands):
     """One open design with its file, undo history, listeners and current validation report."""

@@ -67,6 +67,7 @@ class EditorCore:
         self._current: Transaction | None = None
         self._saved_at: object | None = None  # history top when last saved/opened
         self.version = 0  # bumped by every change, undo and redo
+        self.expansions: dict[tuple[tuple[str, ...], str], Any] = {}  # expanded instances
 
     # -- state ----------------------------------------------------------------------------------
     @property
@@ -201,6 +202,7 @@ class EditorCore:
         self.root = self.design = design
         self.scope, self.path = [], path
         self.history.clear()
+        self.expansions.clear()
         self._saved_at = None
         self._analyzer = Analyzer()
         self._report = None

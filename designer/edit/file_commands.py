@@ -41,7 +41,10 @@ class FileCommands(EditorCore):
         return target
 
     def save_as(self, path: str | os.PathLike) -> Path:
-        """Write the design to a new file, which becomes its own."""
+        """Write the design to a new file, which becomes its own; the design takes its name."""
+        name = Path(path).stem
+        if name:
+            self.root.name = name
         return self.save(path)
 
     def recover(self, found: Recovered) -> None:
@@ -58,6 +61,11 @@ class FileCommands(EditorCore):
         if saver is None or not self.dirty or not saver.due(now, self.version):
             return None
         return saver.write(self.root, str(self.path) if self.path else None, now, self.version)
+
+    def autosave_due(self) -> float | None:
+        """When the next autosave is due (a ``time.monotonic`` time), None with nothing unsaved."""
+        saver = self.autosaver
+        return saver.next_due(self.version) if saver is not None and self.dirty else None
 
     def close(self) -> None:
         """The session ends cleanly: its recovery file is no longer needed."""

@@ -28,6 +28,8 @@ from designer.core.validate import validate
 
 BLOCK_NAME = re.compile(r"^[A-Z][A-Za-z0-9_]{0,63}$")
 MAX_POS = 1e9 - 1  # files hold canvas positions below 1e9
+PORT_GAP = 260.0  # canvas pixels between a block's port nodes and its other nodes
+SPREAD = 1.25  # a library block's layered layout is widened when ungrouped (wide inner nodes)
 
 Wire = tuple[str, str, str, str]
 
@@ -51,16 +53,36 @@ def group(
     taken = set(selected)  # port names are node ids of the body
     sources, feeds = _input_ports(design, selected, wires_in, taken)
     sinks = _output_ports(design, selected, wires_out, taken)
+    centre = _centre(design, selected)
     body = _body(design, selected, name, feeds, sinks)
+    _place_body(body, feeds, sinks, centre)
     params, args = _declare(design, body, selected, promote)
     design.blocks[name] = CompositeDef(
         name, body, params, category="Blocks", doc=doc or f"{len(selected)} blocks grouped"
     )
-    instance = _replace(design, selected, name, sources, sinks, wires_out, args)
-    from designer.core.layout import auto_layout
+    return _replace(design, selected, name, sources, sinks, wires_out, args, centre)
 
-    auto_layout(body)
-    return instance
+
+def _centre(design: Design, selected: list[str]) -> tuple[float, float]:
+    """Where the instance goes: the middle of the grouped nodes."""
+    xs = [design.node(n)["pos"][0] for n in selected]
+    ys = [design.node(n)["pos"][1] for n in selected]
+    return _place(sum(xs) / len(xs)), _place(sum(ys) / len(ys))
+
+
+def _place_body(body: Design, feeds, sinks, centre: tuple[float, float]) -> None:
+    """Inner nodes keep their layout, relative to the instance (so ungrouping puts them back);
+    input ports go to the left of what they feed, output ports to the right of their source."""
+    inner = [n for n in body.node_ids() if n not in feeds and n not in sinks.values()]
+    for node_id in inner:
+        x, y = body.node(node_id)["pos"]
+        body.node(node_id)["pos"] = (_place(x - centre[0]), _place(y - centre[1]))
+    left = min(body.node(n)["pos"][0] for n in inner) - PORT_GAP
+    right = max(body.node(n)["pos"][0] for n in inner) + PORT_GAP
+    for port, targets in feeds.items():
+        body.node(port)["pos"] = (_place(left), body.node(targets[0][0])["pos"][1])
+    for (src, _), port in sinks.items():
+        body.node(port)["pos"] = (_place(right), body.node(src)["pos"][1])
 
 
 def _input_ports(design: Design, selected: list[str], wires_in: list[Wire], taken: set[str]):
@@ -271,15 +293,11 @@ def _forwarded(base: Param, name: str) -> Param:
         return replace(base, name=name, default=None, optional=True)
 
 
-def _replace(design, selected, name, sources, sinks, wires_out, args) -> str:
-    xs = [design.node(n)["pos"][0] for n in selected]
-    ys = [design.node(n)["pos"][1] for n in selected]
+def _replace(design, selected, name, sources, sinks, wires_out, args, centre) -> str:
     instance = design.new_id(re.sub(r"(?<!^)(?=[A-Z])", "_", name))
     for node_id in selected:
         design.remove_node(node_id)
-    design.add_node(
-        name, args, node_id=instance, pos=(_place(sum(xs) / len(xs)), _place(sum(ys) / len(ys)))
-    )
+    design.add_node(name, args, node_id=instance, pos=centre)
     for (src, src_port), port in sources.items():
         design.connect(src, src_port, instance, port)
     for src, src_port, dst, dst_port in wires_out:
@@ -288,7 +306,12 @@ def _replace(design, selected, name, sources, sinks, wires_out, args) -> str:
 
 
 def ungroup(design: Design, instance: str) -> list[str]:
-    """Put a composite instance's nodes back in its place (parameters evaluated); returns them."""
+    """Put a composite instance's nodes back in its place (parameters evaluated); returns them.
+
+    Inner nodes keep their ids where the design has none of that name (ungrouping what was
+    grouped gives back the very same nodes, labels and positions), else become
+    ``<instance>_<id>``; their positions are the block's layout placed at the instance.
+    """
     data = design.node(instance)
     spec = _spec(design, instance)
     if spec is None or spec.composite is None:
@@ -298,23 +321,23 @@ def ungroup(design: Design, instance: str) -> list[str]:
     if info is None:
         raise DesignError(f"fix the issues of `{instance}` before ungrouping it")
     body = spec.composite.instantiate(info.values, list(info.in_shapes)).body
-    rename = {
-        n: design.new_id(f"{instance}_{n}")
-        for n in body.node_ids()
-        if body.node(n)["type"] not in ("Input", "Output")
-    }
+    inner = [n for n in body.node_ids() if body.node(n)["type"] not in ("Input", "Output")]
     wires_in = design.inputs_of(instance)
     wires_out = design.outputs_of(instance)
     x0, y0 = data["pos"]
+    offsets = _inner_offsets(body, inner)
     design.remove_node(instance)
+    rename = _inner_ids(design, instance, inner)
     for old, new in rename.items():
-        inner = body.node(old)
+        node = body.node(old)
+        label = new if node["label"] == old and new != old else node["label"]
+        dx, dy = offsets[old]
         design.add_node(
-            inner["type"],
-            dict(inner["params"]),
+            node["type"],
+            dict(node["params"]),
             node_id=new,
-            label=new,
-            pos=(_place(x0 + inner["pos"][0]), _place(y0 + inner["pos"][1])),
+            label=label,
+            pos=(_place(x0 + dx), _place(y0 + dy)),
         )
     for src, src_port, dst, dst_port in body.edges():
         if src in rename and dst in rename:
@@ -328,6 +351,36 @@ def ungroup(design: Design, instance: str) -> list[str]:
                 if port == dst:
                     design.connect(rename[src], src_port, target, target_port)
     return list(rename.values())
+
+
+def _inner_offsets(body: Design, inner: list[str]) -> dict[str, tuple[float, float]]:
+    """Where inner nodes go relative to the instance: the block's own layout, or (a library
+    block without positions) a layered layout starting at the instance."""
+    from designer.core.layout import auto_layout, needs_layout
+
+    if not needs_layout(body):
+        return {n: body.node(n)["pos"] for n in inner}
+    scratch = Design(body.name)
+    scratch.graph = body.graph.copy()
+    auto_layout(scratch)
+    x0 = min(scratch.node(n)["pos"][0] for n in inner)
+    y0 = min(scratch.node(n)["pos"][1] for n in inner)
+    return {
+        n: ((scratch.node(n)["pos"][0] - x0) * SPREAD, scratch.node(n)["pos"][1] - y0)
+        for n in inner
+    }
+
+
+def _inner_ids(design: Design, instance: str, inner: list[str]) -> dict[str, str]:
+    """Inner id -> id in the design: the same where free, else prefixed with the instance."""
+    rename: dict[str, str] = {}
+    for node_id in inner:
+        new, i = node_id, 0
+        while new in design or new in rename.values():
+            i += 1
+            new = design.new_id(f"{instance}_{node_id}" + (f"_{i}" if i > 1 else ""))
+        rename[node_id] = new
+    return rename
 
 
 def _place(value: float) -> float:

@@ -71,6 +71,24 @@ class NodeCommands(EditorCore):
             self._do(NodeAdded(node_id, attrs))
         return node_id
 
+    def add_wired(
+        self,
+        block_type: str,
+        pos: tuple[float, float],
+        source: tuple[str, str] | None = None,
+        target: tuple[str, str] | None = None,
+    ) -> str:
+        """Add a block already wired (one undo step): output ``source`` (node, port) feeds its
+        first input, or its first output feeds input ``target`` (node, port)."""
+        with self._transaction(f"Add {block_type}"):
+            node_id = self.add_node(block_type, pos)
+            ports = self.ports(node_id)
+            if source is not None and ports.inputs:
+                self.connect(source[0], source[1], node_id, ports.inputs[0])
+            if target is not None and ports.outputs:
+                self.connect(node_id, ports.outputs[0], target[0], target[1])
+        return node_id
+
     def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> None:
         """Wire an output to an input; a wired input is rewired. Refuses wires closing a loop."""
         self._need(src), self._need(dst)

@@ -68,6 +68,12 @@ class Autosaver:
             return False
         return self._last_time is None or now - self._last_time >= self.interval
 
+    def next_due(self, version: int) -> float | None:
+        """When work of ``version`` is next due to be written (None: nothing to write)."""
+        if version == self._last_version:
+            return None
+        return self._last_time + self.interval if self._last_time is not None else 0.0
+
     def write(self, design: Design, original: str | None, now: float, version: int) -> Path:
         """Write the recovery file now."""
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Finding block types by what a user typed (the palette's and the quick-add's search)."""
+"""Finding block types (the palette's and the quick-add's search) and nodes (Find, Ctrl+F)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import difflib
 
 from designer.blocks import REGISTRY, BlockSpec
 from designer.core.graph import Design
+from designer.core.report import Report
+from designer.core.shapes import format_shape
 
 
 def block_types(design: Design | None = None) -> list[BlockSpec]:
@@ -47,4 +49,41 @@ def _match_rank(words: str, spec: BlockSpec) -> int | None:
         return 2
     if words in spec.category.lower() or words in spec.doc.lower():
         return 3
+    return None
+
+
+def find_nodes(design: Design, report: Report, query: str) -> list[str]:
+    """Nodes matching what a user typed, best first: by id or label, block type, or shape.
+
+    ``conv`` finds ``conv1`` and every Conv2d, ``64x32`` (or ``64×32``) every node whose output
+    shape contains that run of sizes; ties keep the design's order.
+    """
+    words = query.strip().lower().replace("×", "x")
+    if not words:
+        return []
+    ranked = []
+    for order, node_id in enumerate(design.node_ids()):
+        rank = _node_rank(words, node_id, design.node(node_id), report)
+        if rank is not None:
+            ranked.append((rank, order, node_id))
+    return [node_id for _, _, node_id in sorted(ranked)]
+
+
+def _node_rank(words: str, node_id: str, data: dict, report: Report) -> int | None:
+    names = (node_id.lower(), str(data["label"]).lower())
+    block = str(data["type"]).lower()
+    if words in names:
+        return 0
+    if any(name.startswith(words) for name in names):
+        return 1
+    if any(words in name for name in names):
+        return 2
+    if words == block:
+        return 3
+    if words in block:
+        return 4
+    info = report.nodes.get(node_id)
+    shapes = [] if info is None else [format_shape(s).lower() for s in info.out_shapes]
+    if any(words in shape.replace("×", "x") for shape in shapes):
+        return 5
     return None

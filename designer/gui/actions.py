@@ -1,21 +1,21 @@
-"""What the window's menus, keys and mouse gestures do, on top of the editor's commands.
+"""What the window's menus, keys and mouse gestures do to the design, on top of editor commands.
 
 :class:`Actions` is mixed into :class:`designer.gui.app.App`. Each method works out what the view
-knows (the selection, the pointer, a file name from a dialog) and then calls one editor command;
-the keyboard table :data:`SHORTCUTS` maps keys to these methods.
+knows (the selection, the pointer, a free place on the canvas) and then calls one editor command.
+New nodes land where the user looks (the pointer, else the middle of the canvas), never on top
+of another node, and the view follows if that place is off the canvas.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import dearpygui.dearpygui as dpg
 
-from designer.edit.recovery import orphans
+from designer.blocks import UnknownBlockError
 from designer.gui.theme import WARNING
+from designer.gui.view import Point, estimated_size, free_spot
 
-Point = tuple[float, float]
+NUDGE = 10.0  # design pixels an arrow key moves the selection (Shift: five times)
+UNKNOWN_SIZE = (200.0, 110.0)  # a copied node no longer on the canvas
 
 
 def probe_device() -> str:
@@ -30,27 +30,150 @@ def probe_device() -> str:
 
 
 class Actions:
-    """View helpers and file flows; expects the attributes :class:`~designer.gui.app.App` sets."""
+    """Editing actions; expects the attributes :class:`~designer.gui.app.App` sets."""
 
+    # -- where new nodes land ---------------------------------------------------------------------
+    def landing(self, want: Point, size: Point) -> Point:
+        """A free place for a box of ``size`` near design point ``want``, on screen if possible."""
+        spot = free_spot(want, size, self.canvas.boxes(), self.camera.visible())
+        return (round(spot[0]), round(spot[1]))
+
+    def looked_at(self, size: Point) -> Point:
+        """The design point where a box of ``size`` sits centred in the canvas."""
+        x, y = self.camera.to_design(self.camera.centre())
+        return (x - size[0] / 2, y - size[1] / 2)
+
+    def _block_size(self, name: str) -> Point:
+        try:
+            spec = self.editor.design.spec(name)
+        except UnknownBlockError:
+            return UNKNOWN_SIZE
+        lines = [name, name, *spec.inputs, "N×000×000×000"]
+        return estimated_size(lines, 1 + len(spec.inputs) + len(spec.outputs))
+
+    def _copy_size(self, nodes: list[tuple[str, dict]]) -> Point:
+        """The size of a copied fragment: its positions' spread plus its largest node."""
+        xs = [attrs["pos"][0] for _, attrs in nodes]
+        ys = [attrs["pos"][1] for _, attrs in nodes]
+        sizes = [self.canvas.sizes.get(n, UNKNOWN_SIZE) for n, _ in nodes]
+        return (
+            max(xs) - min(xs) + max(s[0] for s in sizes),
+            max(ys) - min(ys) + max(s[1] for s in sizes),
+        )
+
+    def _placed(self, node_ids: list[str]) -> None:
+        """Select new nodes once drawn, and move the view if they are off the canvas."""
+        self._select_next = node_ids
+        self.camera.reveal(node_ids)
+
+    # -- adding -----------------------------------------------------------------------------------
     def add_block(self, name: str, at: Point | None = None) -> None:
-        """Add a block at a design position (default: the middle of the canvas) and select it."""
-        if at is None:
-            state = dpg.get_item_state(self.canvas_window)
-            fallback = (state["pos"][0] + 16, state["pos"][1] + 16)
-            at = self.canvas.screen_to_design(self.canvas_centre(), fallback)
-        self._select_next = [self.editor.add_node(name, (round(at[0]), round(at[1])))]
+        """Add a block at design point ``at`` (default: the middle of the canvas) and select it."""
+        size = self._block_size(name)
+        spot = self.landing(at if at is not None else self.looked_at(size), size)
+        self._placed([self.editor.add_node(name, spot)])
 
+    def add_wired(self, name: str, at: Point, wire: tuple[str, str, bool]) -> None:
+        """Add a block at ``at`` already wired to pin ``wire`` (node, port, is an output)."""
+        node, port, output = wire
+        spot = self.landing(at, self._block_size(name))
+        if output:
+            new = self.editor.add_wired(name, spot, source=(node, port))
+        else:
+            new = self.editor.add_wired(name, spot, target=(node, port))
+        self._placed([new])
+
+    def paste(self, at: Point | None = None) -> None:
+        nodes = self.editor.clipboard.nodes
+        if not nodes:
+            self.say("nothing to paste: copy nodes first (Ctrl+C)", WARNING)
+            return
+        size = self._copy_size(nodes)
+        self._placed(self.editor.paste(self.landing(at or self.looked_at(size), size)))
+
+    def paste_at_mouse(self) -> None:
+        self.paste(self.mouse() if self.over_canvas() else None)
+
+    def duplicate(self, nodes: list[str]) -> None:
+        chosen = [n for n in nodes if n in self.editor.design]
+        if not chosen:
+            self.say("select the nodes to duplicate", WARNING)
+            return
+        fragment = [(n, self.editor.design.node(n)) for n in chosen]
+        x = min(a["pos"][0] for _, a in fragment) + 40
+        y = min(a["pos"][1] for _, a in fragment) + 40
+        self._placed(self.editor.duplicate(chosen, self.landing((x, y), self._copy_size(fragment))))
+
+    def duplicate_selection(self) -> None:
+        self.duplicate(self.canvas.selection)
+
+    def open_quick_add(self, wire: tuple[str, str, bool] | None = None) -> None:
+        screen = self.mouse_screen() if self.over_canvas() else self.camera.centre()
+        at = self.mouse() if self.over_canvas() else self.looked_at(self._block_size("Conv2d"))
+        self.quick_add.open(screen, at, wire)
+
+    def quick_add_at(self, screen: Point, at: Point) -> None:
+        """Open Quick add at a screen point; the block lands at design position ``at``."""
+        self.quick_add.open(screen, at)
+
+    # -- the selection ----------------------------------------------------------------------------
     def select(self, node_ids: list[str]) -> None:
         """Select nodes from code and show them in the inspector."""
         self.canvas.select(node_ids)
         self.inspector.show(self.canvas.selection)
+        self.camera.redraw_selection()
 
     def focus_node(self, node_id: str | None) -> None:
-        """Select a node and bring it to the middle of the canvas."""
+        """Select a node and bring it to the middle of the canvas (readable: 100% if zoomed far
+        out)."""
         if node_id is None or node_id not in self.editor.design:
             return
         self.select([node_id])
-        self.canvas.centre_on(node_id, self.canvas_centre())
+        zoom = 1.0 if self.canvas.view.mode == "overview" else None
+        self.camera.centre_on(node_id, zoom)
+
+    def select_all(self) -> None:
+        self.select(self.editor.design.node_ids())
+        self.say(f"selected {len(self.canvas.selection)} nodes")
+
+    def next_node(self, step: int = 1) -> None:
+        """Tab: select and show the next node in the design's order (Shift+Tab: previous)."""
+        order = self.editor.design.node_ids()
+        if not order:
+            return
+        current = self.canvas.selection[-1] if self.canvas.selection else None
+        index = order.index(current) + step if current in order else (0 if step > 0 else -1)
+        self.focus_node(order[index % len(order)])
+
+    def previous_node(self) -> None:
+        self.next_node(-1)
+
+    def nudge(self, dx: float, dy: float) -> None:
+        """Move the selection by an arrow key's step (five times with Shift)."""
+        nodes = self.canvas.selection
+        if not nodes:
+            return
+        _, shift = self.modifiers()
+        step = NUDGE * (5 if shift else 1)
+        design = self.editor.design
+        self.editor.move(
+            {
+                n: (design.node(n)["pos"][0] + dx * step, design.node(n)["pos"][1] + dy * step)
+                for n in nodes
+            }
+        )
+
+    def nudge_left(self) -> None:
+        self.nudge(-1, 0)
+
+    def nudge_right(self) -> None:
+        self.nudge(1, 0)
+
+    def nudge_up(self) -> None:
+        self.nudge(0, -1)
+
+    def nudge_down(self) -> None:
+        self.nudge(0, 1)
 
     def start_rename(self, node_id: str | None = None) -> None:
         """Put the keyboard in the inspector's label field."""
@@ -60,21 +183,10 @@ class Actions:
             return
         if self.inspector.node != node_id:
             self.select([node_id])
-        dpg.focus_item(self.inspector.label_field)
+        if self.inspector.label_field is not None:
+            dpg.focus_item(self.inspector.label_field)
 
-    def open_quick_add(self) -> None:
-        screen = self.mouse_screen() if self.over_canvas() else self.canvas_centre()
-        self.quick_add_at(screen, self.mouse() if self.over_canvas() else self._centre_design())
-
-    def quick_add_at(self, screen: Point, at: Point) -> None:
-        """Open Quick add at a screen point; the block lands at design position ``at``."""
-        self.quick_add.open(screen, at)
-
-    def _centre_design(self) -> Point:
-        state = dpg.get_item_state(self.canvas_window)
-        fallback = (state["pos"][0] + 16, state["pos"][1] + 16)
-        return self.canvas.screen_to_design(self.canvas_centre(), fallback)
-
+    # -- editing ----------------------------------------------------------------------------------
     def undo(self) -> None:
         self.say(f"undid {self.editor.undo() or 'nothing'}")
 
@@ -88,24 +200,8 @@ class Actions:
         self.copy()
         self.delete_selection()
 
-    def paste(self, at: Point | None = None) -> None:
-        self._select_next = self.editor.paste(at)
-
-    def paste_at_mouse(self) -> None:
-        self.paste(self.mouse() if self.over_canvas() else None)
-
-    def duplicate(self, nodes: list[str]) -> None:
-        self._select_next = self.editor.duplicate(nodes)
-
-    def duplicate_selection(self) -> None:
-        self.duplicate(self.canvas.selection)
-
     def delete_selection(self) -> None:
         self.editor.delete(nodes=self.canvas.selection, wires=self.canvas.selected_wires())
-
-    def show_minimap(self, on: bool) -> None:
-        """The overview in the canvas corner (it redraws every node: slower on big designs)."""
-        dpg.configure_item(self.node_editor, minimap=on)
 
     def editor_auto_layout(self) -> None:
         self.editor.auto_layout()
@@ -122,7 +218,21 @@ class Actions:
         if len(self.canvas.selection) != 1:
             self.say("select one block instance to ungroup", WARNING)
             return
-        self._select_next = self.editor.ungroup(self.canvas.selection[0])
+        self._placed(self.editor.ungroup(self.canvas.selection[0]))
+
+    def toggle_expand(self) -> None:
+        """Expand the selected block instance in place, or collapse the one a node belongs to."""
+        if not self.canvas.selection:
+            self.say("select a block instance to expand it in place", WARNING)
+            return
+        node_id = self.canvas.selection[0]
+        instance = self.editor.expansion_of(node_id)
+        if instance is not None:
+            self._placed([self.editor.collapse(instance)])
+            self.say(f"collapsed {instance}")
+        else:
+            self._placed(self.editor.expand(node_id))
+            self.say(f"expanded {node_id} in place: E on one of its nodes collapses it again")
 
     def open_block(self, node_id: str | None = None) -> None:
         """Edit the definition of the selected composite block (the breadcrumb leads back)."""
@@ -134,7 +244,9 @@ class Actions:
         self.say(f"editing {self.editor.scope[-1][1]}: changes apply to every instance")
 
     def leave_block(self) -> None:
-        self.editor.leave(len(self.editor.scope) - 1) if self.editor.scope else None
+        if self.editor.scope:
+            self.editor.leave(len(self.editor.scope) - 1)
+            self.say(f"back to {self.editor.breadcrumb()[-1]}")
 
     def run_model(self) -> None:
         dpg.set_value(self.tabs, self.run_tab)
@@ -143,99 +255,8 @@ class Actions:
     def export(self) -> None:
         self.export_dialog.open()
 
-    # -- files ------------------------------------------------------------------------------------
-    def unsaved_then(self, action: Callable[[], object]) -> None:
-        """Run ``action`` now, or after asking what to do with unsaved work."""
-        if not self.editor.dirty:
-            action()
-            return
-        self.question.ask(
-            "Unsaved changes",
-            f"{self.editor.display_name} has unsaved changes. Save them first?",
-            [
-                ("Save", lambda: self.save(then=action)),
-                ("Discard", action),
-                ("Cancel", lambda: self.say("cancelled")),
-            ],
-        )
-
-    def new(self) -> None:
-        self.unsaved_then(self.editor.new)
-
-    def open(self) -> None:
-        self.unsaved_then(lambda: self.files.ask_open(self._open_file))
-
-    def _open_file(self, path: Path) -> None:
-        self.editor.open(path)
-        self.say(f"opened {path}")
-
-    def save(self, then: Callable[[], object] | None = None) -> None:
-        """Save to the design's file (asking for one if it has none), then run ``then``."""
-        if self.editor.path is None:
-            self.save_as(then)
-            return
-        self.say(f"saved {self.editor.save()}")
-        if then is not None:
-            then()
-
-    def save_as(self, then: Callable[[], object] | None = None) -> None:
-        def chosen(path: Path) -> None:
-            self.say(f"saved {self.editor.save_as(path)}")
-            if then is not None:
-                then()
-
-        self.files.ask_save(chosen)
-
-    def request_quit(self) -> None:
-        self.unsaved_then(self.quit)
-
-    def quit(self) -> None:
-        self.running = False
-
-    def _offer_recovery(self) -> None:
-        found = orphans(self.recovery_folder)
-        if not found:
-            return
-        latest = found[0]
-        self.question.ask(
-            "Recover unsaved work?",
-            f"torch-designer did not close cleanly. Recover {latest.describe()}?",
-            [
-                ("Recover", lambda: self.editor.recover(latest)),
-                ("Discard", latest.discard),
-                ("Later", lambda: self.say("the recovery file is kept for next time")),
-            ],
-        )
-
     def _check_device(self) -> None:
         try:
             self.device = probe_device()
         except Exception as exc:  # a broken CUDA setup must not stop the editor
             self.device = f"unknown ({type(exc).__name__})"
-
-
-SHORTCUTS: dict[tuple[bool, bool, int], str] = {
-    (True, False, dpg.mvKey_Z): "undo",
-    (True, True, dpg.mvKey_Z): "redo",
-    (True, False, dpg.mvKey_Y): "redo",
-    (True, False, dpg.mvKey_N): "new",
-    (True, False, dpg.mvKey_O): "open",
-    (True, False, dpg.mvKey_S): "save",
-    (True, True, dpg.mvKey_S): "save_as",
-    (True, False, dpg.mvKey_C): "copy",
-    (True, False, dpg.mvKey_X): "cut",
-    (True, False, dpg.mvKey_V): "paste_at_mouse",
-    (True, False, dpg.mvKey_D): "duplicate_selection",
-    (True, False, dpg.mvKey_L): "editor_auto_layout",
-    (True, False, dpg.mvKey_Q): "request_quit",
-    (False, False, dpg.mvKey_Delete): "delete_selection",
-    (False, False, dpg.mvKey_F2): "start_rename",
-    (True, False, dpg.mvKey_G): "group_selection",
-    (True, True, dpg.mvKey_G): "ungroup_selection",
-    (True, False, dpg.mvKey_Return): "open_block",
-    (True, False, dpg.mvKey_Back): "leave_block",
-    (False, False, dpg.mvKey_F5): "run_model",
-    (True, False, dpg.mvKey_E): "export",
-    (False, False, dpg.mvKey_Spacebar): "open_quick_add",
-}
-WHILE_TYPING = {"new", "open", "save", "save_as", "request_quit"}

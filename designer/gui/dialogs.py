@@ -11,26 +11,43 @@ import dearpygui.dearpygui as dpg
 from designer.blocks import REGISTRY
 from designer.edit.editor import find_blocks
 from designer.gui.theme import MUTED
+from designer.gui.view import clamp_popup
 
 if TYPE_CHECKING:
     from designer.gui.host import Host
 
 Point = tuple[float, float]
+QUICK_ADD_SIZE = (290.0, 270.0)  # before the first frame tells
+MENU_SIZE = (230.0, 240.0)
+
+
+def place_popup(window: int, screen: Point, guess: Point) -> None:
+    """Show a popup at a screen point, moved so that all of it stays in the window."""
+    size = tuple(dpg.get_item_rect_size(window)) if dpg.is_item_shown(window) else (0, 0)
+    if not size[0]:
+        size = guess
+    viewport = (dpg.get_viewport_client_width(), dpg.get_viewport_client_height())
+    x, y = clamp_popup(screen, size, viewport)
+    dpg.configure_item(window, show=True, pos=(int(x), int(y)))
 
 
 class QuickAdd:
-    """Space on the canvas: type part of a block's name, Enter adds the best match at the cursor."""
+    """Space on the canvas: type part of a block's name, Enter adds the best match at the cursor.
+
+    Opened by dropping a wire on empty canvas, the new block comes wired to that pin. The field
+    is filled from the window's key events (letters, digits, Backspace), not by giving it the
+    keyboard: a text field takes the keyboard a frame or two late and selects what it holds, so
+    the first letters typed right after Space would be lost."""
 
     def __init__(self, app: Host) -> None:
         self.app = app
         self.at: Point = (0.0, 0.0)
+        self.wire: tuple[str, str, bool] | None = None
         with dpg.window(
             label="Add block", show=False, no_collapse=True, autosize=True, no_saved_settings=True
         ) as self.window:
             self.input = dpg.add_input_text(
-                hint="block name, e.g. conv2d",
-                width=260,
-                callback=app.guard(lambda s, a, u: self.update(a)),
+                hint="type a block name, e.g. conv2d", width=260, readonly=True
             )
             self.matches = dpg.add_listbox(
                 [],
@@ -39,22 +56,31 @@ class QuickAdd:
                 callback=app.guard(lambda s, a, u: self.accept(a)),
             )
             dpg.add_text("Enter adds the first match, Esc closes", color=MUTED)
-        app.add_text_input(self.input)
 
     @property
     def visible(self) -> bool:
         return bool(dpg.is_item_shown(self.window))
 
-    def open(self, screen: Point, at: Point) -> None:
-        """Show at a screen point; the block will land at design position ``at``."""
-        self.at = at
+    def open(self, screen: Point, at: Point, wire: tuple[str, str, bool] | None = None) -> None:
+        """Show at a screen point; the block will land at design position ``at`` (wired to pin
+        ``wire``: node, port, is an output)."""
+        self.at, self.wire = at, wire
         dpg.set_value(self.input, "")
         self.update("")
-        dpg.configure_item(self.window, show=True, pos=(int(screen[0]), int(screen[1])))
-        dpg.focus_item(self.window)
-        dpg.focus_item(self.input)
+        place_popup(self.window, screen, QUICK_ADD_SIZE)
+        label = "Add block" if wire is None else f"Add block wired to {wire[0]}.{wire[1]}"
+        dpg.configure_item(self.window, label=label)
+
+    def type_ahead(self, char: str) -> None:
+        """A letter or digit typed while the window is open."""
+        self.update(dpg.get_value(self.input) + char)
+
+    def backspace(self) -> None:
+        self.update(dpg.get_value(self.input)[:-1])
 
     def update(self, query: str) -> None:
+        if dpg.get_value(self.input) != query:
+            dpg.set_value(self.input, query)
         names = [s.name for s in find_blocks(query, self.app.editor.design)]
         dpg.configure_item(self.matches, items=names)
         if names:
@@ -64,7 +90,9 @@ class QuickAdd:
         """Add ``name`` (default: the first match) and close."""
         name = name or dpg.get_value(self.matches)
         self.close()
-        if name:
+        if name and self.wire is not None:
+            self.app.add_wired(name, self.at, self.wire)
+        elif name:
             self.app.add_block(name, self.at)
 
     def close(self) -> None:
@@ -87,6 +115,7 @@ class ContextMenu:
                 self._item("Rename (F2)", lambda: app.start_rename(self.node))
                 self._item("Duplicate (Ctrl+D)", lambda: app.duplicate([self.node]))
                 self._item("Delete (Del)", lambda: app.editor.delete(nodes=[self.node]))
+                self.expand_item = self._item("Expand in place (E)", self._toggle_expand)
                 dpg.add_separator()
             with dpg.menu(label="Add block"):
                 for category, specs in REGISTRY.categories().items():
@@ -97,16 +126,33 @@ class ContextMenu:
             self._item("Paste here (Ctrl+V)", lambda: app.paste(self.at))
             self._item("Auto layout (Ctrl+L)", app.editor_auto_layout)
 
-    def _item(self, label: str, action: Callable[[], object]) -> None:
+    def _item(self, label: str, action: Callable[[], object]) -> int:
         """A menu entry that closes the menu, then runs ``action``."""
-        dpg.add_menu_item(label=label, callback=self.app.guard(lambda s, a, u: self._do(action)))
+        return dpg.add_menu_item(
+            label=label, callback=self.app.guard(lambda s, a, u: self._do(action))
+        )
+
+    @property
+    def visible(self) -> bool:
+        return bool(dpg.is_item_shown(self.window))
 
     def open(self, screen: Point, at: Point, node: str | None) -> None:
         """Show at a screen point; ``at`` is the design position, ``node`` the one under it."""
         self.screen, self.at, self.node = screen, at, node
         dpg.set_value(self.title, f"node {node}" if node else "canvas")
         dpg.configure_item(self.node_items, show=node is not None)
-        dpg.configure_item(self.window, show=True, pos=(int(screen[0]), int(screen[1])))
+        if node is not None:
+            expanded = self.app.editor.expansion_of(node)
+            label = f"Collapse {expanded} (E)" if expanded else "Expand in place (E)"
+            dpg.configure_item(self.expand_item, label=label)
+        place_popup(self.window, screen, MENU_SIZE)
+
+    def close(self) -> None:
+        dpg.configure_item(self.window, show=False)
+
+    def _toggle_expand(self) -> None:
+        self.app.select([self.node])
+        self.app.toggle_expand()
 
     def _do(self, action: Callable[[], object]) -> None:
         dpg.configure_item(self.window, show=False)
@@ -182,6 +228,10 @@ class FileDialogs:
     @property
     def visible(self) -> bool:
         return any(dpg.is_item_shown(d) for d in (self.open_dialog, self.save_dialog))
+
+    def close(self) -> None:
+        for dialog in (self.open_dialog, self.save_dialog):
+            dpg.configure_item(dialog, show=False)
 
     def ask_open(self, then: Callable[[Path], object]) -> None:
         self._then = then

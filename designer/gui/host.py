@@ -50,8 +50,17 @@ class Host(Protocol):
     def focus_node(self, node_id: str | None) -> None:
         """Select a node and bring it to the middle of the canvas."""
 
+    def select(self, node_ids: list[str]) -> None:
+        """Select nodes now (and show them in the inspector)."""
+
     # -- commands ---------------------------------------------------------------------------------
     def add_block(self, name: str, at: Point | None = None) -> None: ...
+
+    def add_wired(self, name: str, at: Point, wire: tuple[str, str, bool]) -> None:
+        """Add a block at ``at`` wired to a pin (node, port, is an output)."""
+
+    def toggle_expand(self) -> None:
+        """Expand the selected block instance in place, or collapse it again."""
 
     def start_rename(self, node_id: str | None = None) -> None: ...
 
@@ -72,5 +81,6 @@ class Host(Protocol):
 
     def refresh_costs(self) -> None: ...
 
-    def use_weights(self, path: Path) -> None:
-        """Run and Export ONNX use the weights in ``path`` from now on (raises RunFailed)."""
+    def use_weights(self, path: Path) -> int:
+        """Run and Export ONNX use the weights in ``path`` from now on (raises RunFailed);
+        returns how many tensors were read."""

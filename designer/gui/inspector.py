@@ -2,16 +2,20 @@
 
 Integers and numbers get number fields (their range in the tooltip), choices a combo, switches a
 checkbox; lists, optional values and ``3 | (3, 5) | "same"`` parameters a text field read by
-:func:`designer.core.paramtext.from_text`. The editor checks every value and refuses invalid ones
-with the reason; the fields then show the design's value again.
+:func:`designer.core.paramtext.from_text`. A value no widget of its kind can hold (an
+out-of-range or mistyped value from a file) is shown as it is, in a text field, until fixed. The
+editor checks every value and refuses invalid ones with the reason; the fields then show the
+design's value again. The node's shapes and issues come below the fields, so that the fields do
+not move when a warning appears. A node of an unknown block type shows what is known about it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import dearpygui.dearpygui as dpg
 
+from designer.blocks import UnknownBlockError
 from designer.core.composite import is_expr
 from designer.core.params import Param
 from designer.core.paramtext import to_text
@@ -31,6 +35,14 @@ def widget_kind(param: Param) -> str:
     return {"int": "int", "float": "float", "bool": "bool", "choice": "combo"}[param.kind]
 
 
+def shown_text(param: Param, value: Any) -> str:
+    """A value as a text field shows it, valid or not."""
+    try:
+        return to_text(param, value)
+    except Exception:  # an odd value from a file: show it as it is
+        return str(value)
+
+
 class Inspector:
     """Builds and refreshes the inspector panel inside ``parent``."""
 
@@ -38,6 +50,7 @@ class Inspector:
         self.app = app
         self.parent = parent
         self.node: str | None = None
+        self.nodes: list[str] = []  # the selection it shows
         self.fields: dict[str, tuple[int, str]] = {}  # param -> (item, widget kind)
         self.label_field: int | None = None
         self.summary: int | None = None
@@ -51,6 +64,7 @@ class Inspector:
         """Rebuild for a selection: one node gets its fields, several a count."""
         dpg.delete_item(self.parent, children_only=True)
         self.fields, self.label_field, self.summary = {}, None, None
+        self.nodes = list(nodes)
         self.node = nodes[0] if len(nodes) == 1 and nodes[0] in self.editor.design else None
         if self.node is None:
             text = f"{len(nodes)} nodes selected" if nodes else "Select a node to edit it."
@@ -62,52 +76,75 @@ class Inspector:
 
     def _build(self, node_id: str) -> None:
         data = self.editor.design.node(node_id)
-        spec = self.editor.design.spec(data["type"])
-        guard, editor = self.app.guard, self.editor
+        try:
+            spec = self.editor.design.spec(data["type"])
+        except UnknownBlockError:
+            spec = None
         with dpg.group(parent=self.parent):
-            dpg.add_text(f"{spec.name}  ({node_id})")
-            dpg.add_text(spec.doc, wrap=300, color=MUTED)
-            self.summary = dpg.add_text("", wrap=300)
+            if spec is None:
+                dpg.add_text(f"{data['type']}  ({node_id})", color=ERROR)
+                dpg.add_text(_UNKNOWN.format(data["type"]), wrap=300, color=MUTED)
+            else:
+                dpg.add_text(f"{spec.name}  ({node_id})")
+                dpg.add_text(spec.doc, wrap=300, color=MUTED)
+            expanded = self.editor.expansion_of(node_id)
+            if expanded:
+                dpg.add_text(f"part of {expanded}, expanded in place (E collapses it)", wrap=300)
             with dpg.table(header_row=False, policy=dpg.mvTable_SizingStretchProp):
                 dpg.add_table_column(init_width_or_weight=NAME_WIDTH, width_fixed=True)
                 dpg.add_table_column()
-                with dpg.table_row():
-                    dpg.add_text("label")
-                    self.label_field = dpg.add_input_text(
-                        default_value=data["label"],
-                        on_enter=True,
-                        width=-1,
-                        callback=guard(lambda s, a, u: editor.rename(u, a)),
-                        user_data=node_id,
-                    )
-                    self.app.add_text_input(self.label_field)
-                for param in spec.params:
-                    with dpg.table_row():
-                        name = dpg.add_text(param.name)
-                        raw = data["params"].get(param.name)
-                        if is_expr(raw):  # inside a block: set by the block's own parameters
-                            item = dpg.add_text(f"= {raw['expr']}", color=MUTED)
-                        else:
-                            item = self._field(node_id, param)
-                            self.fields[param.name] = (item, widget_kind(param))
-                        for target in (name, item):
-                            with dpg.tooltip(parent=target):
-                                dpg.add_text(_describe(param), wrap=360)
+                self._label_row(node_id, data["label"])
+                for param in spec.params if spec else ():
+                    self._param_row(node_id, param, data["params"])
+            self.summary = dpg.add_text("", wrap=300)
         self.refresh()
 
-    def _field(self, node_id: str, param: Param) -> int:
+    def _label_row(self, node_id: str, label: str) -> None:
+        with dpg.table_row():
+            dpg.add_text("label")
+            self.label_field = dpg.add_input_text(
+                default_value=label,
+                on_enter=True,
+                width=-1,
+                callback=self.app.guard(lambda s, a, u: self.editor.rename(u, a)),
+                user_data=node_id,
+            )
+            self.app.add_text_input(self.label_field)
+
+    def _param_row(self, node_id: str, param: Param, params: dict) -> None:
+        with dpg.table_row():
+            name = dpg.add_text(param.name)
+            raw = params.get(param.name)
+            if is_expr(raw):  # inside a block: set by the block's own parameters
+                item = dpg.add_text(f"= {raw['expr']}", color=MUTED)
+            else:
+                kind = widget_kind(param) if self._valid(param, params) else "text"
+                item = self._field(node_id, param, kind)
+                self.fields[param.name] = (item, kind)
+            for target in (name, item):
+                with dpg.tooltip(parent=target):
+                    dpg.add_text(_describe(param), wrap=360)
+
+    @staticmethod
+    def _valid(param: Param, params: dict) -> bool:
+        if param.name not in params:
+            return True
+        try:
+            param.coerce(params[param.name])
+        except Exception:
+            return False
+        return True
+
+    def _field(self, node_id: str, param: Param, kind: str) -> int:
         """One parameter's widget; its callback is a single editor command."""
         guard, editor, key = self.app.guard, self.editor, (node_id, param.name)
         set_value = guard(lambda s, a, u: editor.set_param(u[0], u[1], a))
-        kind = widget_kind(param)
-        if kind == "int":
-            return dpg.add_input_int(
-                on_enter=True, width=-1, step=1, callback=set_value, user_data=key
-            )
-        if kind == "float":
-            return dpg.add_input_float(
-                on_enter=True, width=-1, format="%.6g", step=0, callback=set_value, user_data=key
-            )
+        if kind in ("int", "float"):
+            number = dpg.add_input_int if kind == "int" else dpg.add_input_float
+            options = {"step": 1} if kind == "int" else {"format": "%.6g", "step": 0}
+            item = number(on_enter=True, width=-1, callback=set_value, user_data=key, **options)
+            self.app.add_text_input(item)
+            return item
         if kind == "bool":
             return dpg.add_checkbox(callback=set_value, user_data=key)
         if kind == "combo":
@@ -133,21 +170,33 @@ class Inspector:
             self.show([])
             return
         data = self.editor.design.node(node_id)
-        spec = self.editor.design.spec(data["type"])
-        values, errors = spec.resolve(data["params"])
-        bad = dict(errors)
-        for name, (item, kind) in self.fields.items():
-            if is_expr(data["params"].get(name)):
-                continue  # became an expression by undo or a definition edit: shown at rebuild
-            value = data["params"][name] if name in bad else values[name]
-            shown = value if kind != "text" else to_text(spec.param_index[name], value)
-            if name in bad and kind != "text":
-                continue  # a number field cannot show an invalid value; the issue says it
-            if dpg.get_value(item) != shown:
-                dpg.set_value(item, shown)
+        try:
+            spec = self.editor.design.spec(data["type"])
+        except UnknownBlockError:
+            spec = None
+        if spec is not None and self._show_values(spec, data["params"]):
+            self.show([node_id])  # a value became (in)valid: its field changes kind
+            return
         if self.label_field is not None and dpg.get_value(self.label_field) != data["label"]:
             dpg.set_value(self.label_field, data["label"])
         self._summarise(node_id)
+
+    def _show_values(self, spec, params: dict) -> bool:
+        """Put the values in their fields; True when a field needs another kind of widget."""
+        values, errors = spec.resolve(params)
+        bad = dict(errors)
+        for name, (item, kind) in self.fields.items():
+            if is_expr(params.get(name)):
+                continue  # became an expression by undo or a definition edit: shown at rebuild
+            param = spec.param_index[name]
+            fallback = kind == "text" and widget_kind(param) != "text"
+            if (name in bad and kind != "text") or (name not in bad and fallback):
+                return True
+            value = params[name] if name in bad else values[name]
+            shown = value if kind != "text" else shown_text(param, value)
+            if dpg.get_value(item) != shown:
+                dpg.set_value(item, shown)
+        return False
 
     def _summarise(self, node_id: str) -> None:
         info = self.editor.report.nodes.get(node_id)
@@ -173,5 +222,11 @@ def _describe(param: Param) -> str:
 
 _HELP = (
     "Drag a block from the palette onto the canvas, right-click the canvas for a menu, or press "
-    "Space to add a block by name. Drag from an output pin (right) to an input pin (left) to wire."
+    "Space to add a block by name. Drag from an output pin (right) to an input pin (left) to wire;"
+    " drop a wire on empty canvas to add a block on it. F fits the design, F1 lists the keys."
+)
+_UNKNOWN = (
+    "This design names a block type {!r} that this version of torch-designer does not know. "
+    "Its wires and position are kept; replace it with a known block (or delete it) to run the "
+    "model."
 )

@@ -1,4 +1,4 @@
-"""The Cost and Code tabs, the Export ONNX dialog, the Group dialog and the breadcrumb bar."""
+"""The Cost and Code tabs, the Group dialog and the breadcrumb bar."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import dearpygui.dearpygui as dpg
 
 from designer.blocks import UnknownBlockError
 from designer.core.cost import COLUMNS, cost_rows, human, sort_rows
-from designer.gui.theme import ERROR, MUTED, WARNING
+from designer.gui.theme import MUTED, WARNING
 
 if TYPE_CHECKING:
     from designer.gui.host import Host
@@ -92,6 +92,8 @@ class CodePanel:
         self.version = -1
         self.changed_at = 0.0
         self.source = ""
+        self._pending = False
+        self._shown_source = ""
         self._thread: threading.Thread | None = None
         with dpg.group(parent=parent):
             with dpg.group(horizontal=True):
@@ -101,6 +103,7 @@ class CodePanel:
             self.text = dpg.add_input_text(
                 multiline=True, readonly=True, width=-1, height=-1, tab_input=True
             )
+            app.add_text_input(self.text)  # Ctrl+A and Ctrl+C select and copy the code there
             if app.mono_font is not None:
                 dpg.bind_item_font(self.text, app.mono_font)
         with dpg.file_dialog(
@@ -109,9 +112,15 @@ class CodePanel:
             width=700,
             height=420,
             default_filename="model",
-            callback=app.guard(lambda s, a, u: self.save(Path(a["file_path_name"]))),
+            callback=app.guard(lambda s, a, u: self.save(python_path(a))),
         ) as self.dialog:
             dpg.add_file_extension(".py")
+
+    @property
+    def busy(self) -> bool:
+        """Code is waiting to be generated or being generated."""
+        thread = self._thread is not None and self._thread.is_alive()
+        return thread or self._pending
 
     def poll(self) -> None:
         """Regenerate once the design has not changed for :data:`DEBOUNCE` seconds."""
@@ -121,13 +130,15 @@ class CodePanel:
             self.version, self.changed_at = editor.version, now
             self._pending = True
         busy = self._thread is not None and self._thread.is_alive()
-        if getattr(self, "_pending", False) and not busy and now - self.changed_at >= DEBOUNCE:
+        if self._pending and not busy and now - self.changed_at >= DEBOUNCE:
             self._pending = False
             design = editor.root.copy()
             self._thread = threading.Thread(target=self._generate, args=(design,), daemon=True)
             self._thread.start()
-        if dpg.get_value(self.text) != self.source:
-            dpg.set_value(self.text, self.source)
+        source = self.source  # written by the generating thread
+        if source is not self._shown_source:
+            self._shown_source = source
+            dpg.set_value(self.text, source)
 
     def _generate(self, design) -> None:
         from designer.codegen.writer import CodegenError, generate_code
@@ -150,114 +161,20 @@ class CodePanel:
         dpg.configure_item(self.dialog, show=True)
 
     def save(self, path: Path) -> None:
+        """Write the generated code (bytes, as every file this tool writes)."""
         from designer.core.atomicfile import atomic_write
 
+        if not self.source:
+            self.app.say("the code is still being generated: try again in a moment", WARNING)
+            return
         atomic_write(path, self.source.encode("utf-8"))
         self.app.say(f"generated code saved to {path}")
 
 
-class ExportDialog:
-    """Export ONNX: path, opset, dynamic axes and weights; the export runs on a thread."""
-
-    AXES = ("batch", "height", "width")
-
-    def __init__(self, app: Host) -> None:
-        self.app = app
-        self.result = None
-        self.error: str | None = None
-        self._thread: threading.Thread | None = None
-        self._shown = None
-        g = app.guard
-        with dpg.window(
-            label="Export ONNX", show=False, width=520, height=330, no_saved_settings=True
-        ) as self.window:
-            self.path = dpg.add_input_text(label="file", default_value="model.onnx", width=360)
-            self.opset = dpg.add_input_int(label="opset (0: default)", default_value=0, width=120)
-            with dpg.group(horizontal=True):
-                dpg.add_text("dynamic axes:")
-                self.axes = {a: dpg.add_checkbox(label=a) for a in self.AXES}
-            self.weights = dpg.add_input_text(
-                label="weights", hint=".pt or .safetensors (empty: random)", width=360
-            )
-            for item in (self.path, self.weights):
-                app.add_text_input(item)
-            with dpg.group(horizontal=True):
-                self.button = dpg.add_button(label="Export", callback=g(lambda *_: self.start()))
-                dpg.add_button(label="Close", callback=g(lambda *_: self.close()))
-            self.outcome = dpg.add_text("", wrap=490)
-
-    @property
-    def visible(self) -> bool:
-        return bool(dpg.is_item_shown(self.window))
-
-    def open(self) -> None:
-        if self.app.editor.path is not None and dpg.get_value(self.path) == "model.onnx":
-            dpg.set_value(self.path, str(self.app.editor.path.with_suffix(".onnx")))
-        dpg.configure_item(self.window, show=True, pos=(300, 150))
-
-    def close(self) -> None:
-        dpg.configure_item(self.window, show=False)
-
-    def use_weights(self, path: Path) -> None:
-        """Export with the weights in ``path`` (the field stays editable)."""
-        dpg.set_value(self.weights, str(path))
-
-    def start(self) -> None:
-        """Export a snapshot of the design with the dialog's settings, off the UI thread."""
-        if self._thread is not None and self._thread.is_alive():
-            self.app.say("an export is still going", WARNING)
-            return
-        options = {
-            "opset": dpg.get_value(self.opset) or None,
-            "dynamic": [a for a, box in self.axes.items() if dpg.get_value(box)],
-            "weights": dpg.get_value(self.weights).strip() or None,
-        }
-        path = Path(dpg.get_value(self.path).strip() or "model.onnx")
-        self.result, self.error = None, None
-        dpg.set_value(self.outcome, "exporting and verifying…")
-        dpg.configure_item(self.outcome, color=WARNING)
-        design = self.app.editor.root.copy()
-        self._thread = threading.Thread(
-            target=self._export, args=(design, path, options), daemon=True
-        )
-        self._thread.start()
-
-    def _export(self, design, path: Path, options: dict) -> None:
-        from designer.interop.export import ExportError, export_onnx
-
-        try:
-            self.result = export_onnx(design, path, **options)
-        except ExportError as exc:
-            self.error = str(exc)
-        except Exception as exc:  # reported in the dialog, never fatal
-            self.error = f"internal error: {type(exc).__name__}: {exc}"
-
-    @property
-    def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def poll(self) -> None:
-        """Show the outcome once the export thread has finished."""
-        if self.busy or (self.result, self.error) == self._shown:
-            return
-        self._shown = (self.result, self.error)
-        if self.error is not None:
-            dpg.set_value(self.outcome, f"export failed: {self.error}")
-            dpg.configure_item(self.outcome, color=ERROR)
-        elif self.result is not None:
-            dpg.set_value(self.outcome, describe_export(self.result))
-            dpg.configure_item(self.outcome, color=(140, 220, 140))
-
-
-def describe_export(result) -> str:
-    """The verification result of an export in a few lines."""
-    lines = [
-        f"wrote {result.path} ({human(result.size, 'B')}, opset {result.opset})",
-        f"onnx.checker: {'passed' if result.checked else 'not run'}",
-        result.summary(),
-    ]
-    lines += [f"onnxruntime vs torch: {p}" for p in result.parity]
-    return "\n".join(lines)
+def python_path(app_data: dict) -> Path:
+    """The file a Save dialog chose, ending in ``.py``."""
+    path = Path(app_data.get("file_path_name") or "model.py")
+    return path if path.suffix == ".py" else path.with_suffix(".py")
 
 
 class GroupDialog:
@@ -291,6 +208,9 @@ class GroupDialog:
     @property
     def visible(self) -> bool:
         return bool(dpg.is_item_shown(self.window))
+
+    def close(self) -> None:
+        dpg.configure_item(self.window, show=False)
 
     def open(self, nodes: list[str]) -> None:
         """Offer to group ``nodes``: one checkbox per parameter they have."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from designer.blocks import UnknownBlockError
 from designer.core.cost import human, node_cost
 from designer.core.shapes import format_shape
 from designer.core.validate import Issue
@@ -26,6 +27,15 @@ class NodeView:
     problems: str  # message and hint of every issue, one per line ("" when fine)
     bad_ports: frozenset[str]  # input ports whose wire (or missing wire) has an issue
     severity: str  # "ok", "warning" or "error"
+    input_tips: tuple[str, ...] = ()  # one per input: the tensor that reaches it, and from where
+
+    def lines(self) -> list[str]:
+        """Every line of text the node shows (to estimate its size before it is drawn)."""
+        return [self.title, *self.block_line.splitlines(), *self.inputs, *self.output_text]
+
+    @property
+    def rows(self) -> int:
+        return len(self.block_line.splitlines()) + len(self.inputs) + len(self.outputs)
 
 
 def top_node(issue: Issue) -> str | None:
@@ -86,7 +96,36 @@ def node_view(
         problems="\n".join(lines),
         bad_ports=frozenset(i.port for i in issues if i.port and i.node == node_id),
         severity="error" if errors else "warning" if issues else "ok",
+        input_tips=incoming(editor, node_id, ports.inputs),
     )
+
+
+def incoming(editor: Editor, node_id: str, inputs: tuple[str, ...]) -> tuple[str, ...]:
+    """What reaches each input: ``x: N×64×32×32 from conv.out`` (for the pins' tooltips)."""
+    wired = editor.design.inputs_of(node_id)
+    tips = []
+    for port in inputs:
+        source = wired.get(port)
+        if source is None:
+            tips.append(f"{port}: not connected")
+            continue
+        src, src_port = source
+        tips.append(f"{port}: {_output_shape(editor, src, src_port)} from {src}.{src_port}")
+    return tuple(tips)
+
+
+def _output_shape(editor: Editor, node_id: str, port: str) -> str:
+    info = editor.report.nodes.get(node_id)
+    if info is None:
+        return "shape unknown"
+    try:
+        outputs = editor.design.spec(editor.design.node(node_id)["type"]).outputs
+    except UnknownBlockError:
+        outputs = ()
+    if port not in outputs:
+        outputs = editor.ports(node_id).outputs
+    index = outputs.index(port) if port in outputs else len(info.out_shapes)
+    return format_shape(info.out_shapes[index]) if index < len(info.out_shapes) else "shape unknown"
 
 
 def _where(issue: Issue) -> str:

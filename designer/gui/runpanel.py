@@ -2,7 +2,9 @@
 
 The work is :class:`designer.run.session.RunWorker`'s; this panel starts it, polls it once per
 frame (:meth:`RunPanel.poll`), fills the table and draws the selected node's activation into a
-dynamic texture. An image input is read with ``dpg.load_image`` (PNG, JPEG, BMP).
+dynamic texture, captioned with that channel's own statistics. An image input is read with
+``dpg.load_image`` (PNG, JPEG, BMP); the input size field runs the model on another size than
+the design's Input (``3x128x128``; empty: the design's).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import dearpygui.dearpygui as dpg
 
+from designer.core.params import ParamError
+from designer.core.paramtext import from_text
 from designer.gui.theme import ERROR, MUTED, WARNING
 from designer.run.session import (
     COLOUR_MAPS,
@@ -20,6 +24,7 @@ from designer.run.session import (
     channels_of,
     fit_square,
     preview,
+    statistics,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +41,7 @@ class RunPanel:
         self.worker = RunWorker()
         self.image: tuple | None = None
         self.shown_state = "idle"
+        self._shown_run: tuple = ("idle", id(None), "")  # the finished run on show
         self.node: str | None = None
         self.picked: str | None = None  # the canvas selection last previewed
         g = app.guard
@@ -50,6 +56,10 @@ class RunPanel:
                 dpg.add_button(label="Image…", callback=g(lambda *_: self.pick_image()))
                 dpg.add_button(label="Random", callback=g(lambda *_: self.set_image(None)))
             self.input_text = dpg.add_text("input: random", color=MUTED)
+            self.size = dpg.add_input_text(
+                label="input size", hint="the design's (e.g. 3x128x128)", width=160
+            )
+            app.add_text_input(self.size)
             with dpg.group(horizontal=True):
                 dpg.add_button(label="Save weights…", callback=g(lambda *_: self.ask_weights(True)))
                 dpg.add_button(
@@ -83,11 +93,32 @@ class RunPanel:
 
     # -- actions ----------------------------------------------------------------------------------
     def run(self, *_: object) -> None:
-        """Start a run of the current (top-level) design."""
-        if not self.worker.start(self.app.editor.root, dpg.get_value(self.device), self.image):
+        """Start a run of the current (top-level) design, at the input size asked for."""
+        design = self.sized(self.app.editor.root, dpg.get_value(self.size))
+        if not self.worker.start(design, dpg.get_value(self.device), self.image):
             self.app.say("a run is still going", WARNING)
             return
         dpg.configure_item(self.button, enabled=False)
+
+    def sized(self, design, text: str):
+        """``design`` with its first Input's shape set to ``text`` (the design as it is if empty).
+
+        Refused with the reason when the text is not a shape."""
+        if not text.strip():
+            return design
+        inputs = design.nodes_of_type("Input")
+        if not inputs:
+            return design
+        param = design.spec("Input").param_index["shape"]
+        try:
+            shape = param.coerce(from_text(param, text.replace("×", "x")))
+        except ParamError as exc:
+            from designer.edit.refused import EditRefused
+
+            raise EditRefused(f"input size: {exc.message}", exc.hint) from None
+        copy = design.copy()
+        copy.node(inputs[0])["params"]["shape"] = shape
+        return copy
 
     def set_image(self, path: Path | None) -> None:
         """Use an image file as the first input (None: random values)."""
@@ -116,8 +147,8 @@ class RunPanel:
         self.app.say(f"weights saved to {self.worker.cache.save(path)}")
 
     def load_weights(self, path: Path) -> None:
-        count = self.adopt_weights(path)
-        self.app.say(f"loaded {count} tensors from {path}; the next run uses them")
+        count = self.app.use_weights(path)
+        self.app.say(f"loaded {count} tensors from {path}; the next run and Export use them")
 
     def adopt_weights(self, path: Path) -> int:
         """Load weights into the model the next run uses; returns how many tensors it read."""
@@ -146,9 +177,10 @@ class RunPanel:
         if dpg.get_value(self.state) != text:
             dpg.set_value(self.state, text)
             dpg.configure_item(self.state, color=colour)
-        if worker.state == self.shown_state or worker.busy:
+        finished = (worker.state, id(worker.result), worker.message)
+        if worker.busy or finished == self._shown_run:
             return
-        self.shown_state = worker.state
+        self._shown_run, self.shown_state = finished, worker.state
         dpg.configure_item(self.button, enabled=True)
         if worker.state == "failed":
             self.app.say(f"run failed: {worker.message}", ERROR)
@@ -190,13 +222,22 @@ class RunPanel:
         channel = min(dpg.get_value(self.channel), channels_of(tensor) - 1)
         width, height, pixels = preview(tensor, channel, dpg.get_value(self.cmap))
         dpg.set_value(self.texture, fit_square(width, height, pixels, PREVIEW))
-        row = result.row(self.node)
+        low, high, mean, std = channel_statistics(tensor, channel)
         dpg.set_value(
             self.caption,
-            f"{self.node} {tuple(row.shape)} ch {channel}: min {row.min:.3g} max {row.max:.3g}",
+            f"{self.node} {tuple(tensor.shape)} ch {channel}: min {low:.3g} max {high:.3g} "
+            f"mean {mean:.3g} std {std:.3g}",
         )
         dpg.configure_item(self.image_item, show=True)
 
     @property
     def has_preview(self) -> bool:
         return bool(dpg.is_item_shown(self.image_item))
+
+
+def channel_statistics(tensor, channel: int) -> tuple[float, float, float, float]:
+    """Min, max, mean and std of one channel of the first sample (what the preview shows)."""
+    sample = tensor.detach()[0]
+    if sample.dim() >= 2:
+        sample = sample[min(channel, sample.shape[0] - 1)]
+    return statistics(sample)

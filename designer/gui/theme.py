@@ -86,11 +86,7 @@ class Themes:
     """Themes made once per context and shared by every item that needs them."""
 
     def __init__(self) -> None:
-        self.categories = {c: _node_theme(rgb) for c, rgb in CATEGORY_COLOURS.items()}
-        self.composite = _node_theme(COMPOSITE_COLOUR)
-        self.error = _node_theme(ERROR, outline=ERROR)
-        self.warning = _node_theme(WARNING)
-        self.highlight = _node_theme(HIGHLIGHT, outline=HIGHLIGHT)
+        self._nodes: dict[tuple, int] = {}
         with dpg.theme() as self.error_link, dpg.theme_component(dpg.mvNodeLink):
             dpg.add_theme_color(dpg.mvNodeCol_Link, ERROR, category=dpg.mvThemeCat_Nodes)
             dpg.add_theme_color(dpg.mvNodeCol_LinkHovered, ERROR, category=dpg.mvThemeCat_Nodes)
@@ -106,14 +102,37 @@ class Themes:
                 dpg.mvNodeStyleVar_PinCircleRadius, 4.5, category=dpg.mvThemeCat_Nodes
             )
 
-    def for_node(self, category: str, composite: bool, severity: str, highlighted: bool) -> int:
-        """The theme a node gets: highlight, then issues, then its block family's colour."""
+    def for_node(
+        self,
+        category: str,
+        composite: bool,
+        severity: str,
+        highlighted: bool,
+        expanded: bool = False,
+    ) -> int:
+        """A node's theme: its title shows issues, else its block family's colour; its outline
+        shows the selection (gold), else an error (red), else membership of an expanded block."""
+        title = title_colour(category, composite, severity)
         if highlighted:
-            return self.highlight
-        if severity == "error":
-            return self.error
-        if severity == "warning":
-            return self.warning
-        if composite:
-            return self.composite
-        return self.categories.get(category, self.categories["Utility"])
+            outline = HIGHLIGHT
+        elif severity == "error":
+            outline = ERROR
+        elif expanded:
+            outline = COMPOSITE_COLOUR
+        else:
+            outline = None
+        key = (title, outline)
+        if key not in self._nodes:
+            self._nodes[key] = _node_theme(title, outline)
+        return self._nodes[key]
+
+
+def title_colour(category: str, composite: bool, severity: str) -> tuple[int, int, int]:
+    """The colour of a node's title bar (and of its box in the overview)."""
+    if severity == "error":
+        return ERROR
+    if severity == "warning":
+        return WARNING
+    if composite:
+        return COMPOSITE_COLOUR
+    return CATEGORY_COLOURS.get(category, CATEGORY_COLOURS["Utility"])

@@ -2,20 +2,25 @@
 
 It owns the :class:`~designer.gui.idmap.IdMap` (item id <-> node, port, wire), listens to the
 editor's changes and applies them once per frame in :meth:`Canvas.sync`, touching only the items
-whose content changed. It also converts between the design's coordinates, the node editor's grid
-and the screen. It makes no decisions about the design: every edit goes through the editor.
+whose content changed (:mod:`designer.gui.nodeitems`). Node positions go through the
+:class:`~designer.gui.view.View` (zoom and offset); the camera (:mod:`designer.gui.camera`) picks
+the view. It makes no decisions about the design: every edit goes through the editor.
 """
 
 from __future__ import annotations
 
 import dearpygui.dearpygui as dpg
 
+from designer.blocks import UnknownBlockError
 from designer.edit.editor import Change, Editor, EditRefused, Ports
+from designer.gui import nodeitems
 from designer.gui.idmap import IdMap, PortRef, Wire
+from designer.gui.nodeitems import NodeItems
 from designer.gui.present import NodeView, issues_by_node, node_view
 from designer.gui.theme import Themes
+from designer.gui.view import Point, View, estimated_size
 
-Point = tuple[float, float]
+NODE_PAD = 8  # a node's reported rect_min is its title's: this far inside its top left corner
 
 
 class Canvas:
@@ -27,12 +32,15 @@ class Canvas:
         self.themes = themes
         self.ids = IdMap()
         self.views: dict[str, NodeView] = {}
-        self.texts: dict[str, dict[str, object]] = {}  # node -> its text items
-        self.drawn: dict[str, tuple] = {}  # node -> (report info, issues, pos, theme) drawn
-        self.offset: Point = (0.0, 0.0)  # grid = design position + offset
+        self.items: dict[str, NodeItems] = {}
+        self.drawn: dict[str, tuple] = {}  # node -> (report info, issues, pos, flags) drawn
+        self.sizes: dict[str, Point] = {}  # node -> its size in pixels at 100%, once measured
+        self.view = View()
         self.highlighted: list[str] = []
         self.selection: list[str] = []
-        self._origin: Point | None = None
+        self.revision = 0  # bumped by every sync that redrew something
+        self.was_reset = False  # the last sync showed another design (the camera fits it)
+        self._fresh: set[str] = set()  # nodes drawn or resized since their size was measured
         self._red: set[Wire] = set()  # wires drawn red
         self._pending: set[str] = set()
         self._wires_dirty = False
@@ -61,18 +69,25 @@ class Canvas:
     def pending(self) -> bool:
         return self._reset or bool(self._pending) or self._wires_dirty or self._restyle
 
+    @property
+    def compact(self) -> bool:
+        return self.view.mode != "full"
+
     def sync(self) -> bool:
         """Apply the changes since the last frame; True if anything was redrawn."""
         if not self.pending:
             return False
+        self.was_reset = self._reset
         if self._reset:
             self._clear()
         design = self.editor.design
         for node_id in sorted(self._pending - set(design.graph)):
             self._delete_node(node_id)
         grouped = issues_by_node(self.editor.report.issues)
+        expanded = self.editor.expanded_nodes()
         for node_id in design.node_ids():
-            self._sync_node(node_id, grouped.get(node_id, []), node_id in self._pending)
+            touched = node_id in self._pending or self._restyle
+            self._sync_node(node_id, grouped.get(node_id, []), touched, node_id in expanded)
         if self._wires_dirty or self._reset:
             self._sync_wires()
         else:
@@ -81,20 +96,22 @@ class Canvas:
         self.highlighted = [n for n in self.highlighted if n in design]
         self._pending.clear()
         self._wires_dirty = self._reset = self._restyle = False
+        self.revision += 1
         return True
 
     def _clear(self) -> None:
         dpg.delete_item(self.node_editor, children_only=True)
         self.ids = IdMap()
-        self._red.clear()
-        self.views.clear(), self.texts.clear(), self.drawn.clear()
-        self.selection, self.highlighted, self.offset = [], [], (0.0, 0.0)
+        self._red.clear(), self._fresh.clear()
+        self.views.clear(), self.items.clear(), self.drawn.clear(), self.sizes.clear()
+        self.selection, self.highlighted = [], []
 
-    def _sync_node(self, node_id: str, issues: list, touched: bool) -> None:
+    def _sync_node(self, node_id: str, issues: list, touched: bool, expanded: bool) -> None:
         """Draw a node if new, rebuild it if its ports changed, else update what changed."""
         data = self.editor.design.node(node_id)
         info = self.editor.report.nodes.get(node_id)
-        state = (info, issues, data["pos"], node_id in self.highlighted, self.cost)
+        flags = (node_id in self.highlighted, self.cost, expanded)
+        state = (info, issues, data["pos"], flags)
         if not touched and node_id in self.drawn and _same(self.drawn[node_id], state):
             return
         old = self.views.get(node_id)
@@ -104,72 +121,45 @@ class Canvas:
             self._delete_node(node_id)
             self._draw_node(node_id, view)
             self._wires_dirty = True
+            old = None
         else:
-            self._update_node(node_id, old, view, moved=state[2] != self.drawn[node_id][2])
+            nodeitems.update(self.items[node_id], old, view)
+            if data["pos"] != self.drawn[node_id][2]:
+                self._place(node_id)
+        if old is None or old.lines() != view.lines():
+            self._fresh.add(node_id)
         self.views[node_id], self.drawn[node_id] = view, state
+        self._apply_issues(node_id, old, view)
 
     def _draw_node(self, node_id: str, view: NodeView) -> None:
-        texts: dict[str, object] = {"in": {}, "out": []}
-        with dpg.node(label=view.title, parent=self.node_editor, pos=self._grid(node_id)) as item:
-            with dpg.node_attribute(attribute_type=dpg.mvNode_Attr_Static):
-                texts["block"] = dpg.add_text(view.block_line)
-            for port in view.inputs:
-                with dpg.node_attribute(attribute_type=dpg.mvNode_Attr_Input) as attr:
-                    texts["in"][port] = dpg.add_text(port)
-                self.ids.add_port(PortRef(node_id, port, False), attr)
-            for port, text in zip(view.outputs, view.output_text, strict=True):
-                with dpg.node_attribute(attribute_type=dpg.mvNode_Attr_Output) as attr:
-                    texts["out"].append(dpg.add_text(text))
-                self.ids.add_port(PortRef(node_id, port, True), attr)
-        self.ids.add_node(node_id, item)
-        self.texts[node_id] = texts
-        self._apply_issues(node_id, None, view)
-
-    def _update_node(self, node_id: str, old: NodeView, view: NodeView, moved: bool) -> None:
-        item, texts = self.ids.node_item[node_id], self.texts[node_id]
-        if old.title != view.title:
-            dpg.configure_item(item, label=view.title)
-        if old.block_line != view.block_line:
-            dpg.set_value(texts["block"], view.block_line)
-        for text_item, before, after in zip(
-            texts["out"], old.output_text, view.output_text, strict=True
-        ):
-            if before != after:
-                dpg.set_value(text_item, after)
-        grid = self._grid(node_id)
-        if moved and tuple(dpg.get_item_pos(item)) != tuple(round(v) for v in grid):
-            dpg.set_item_pos(item, grid)
-        self._apply_issues(node_id, old, view)
+        items = nodeitems.draw(self.node_editor, view, self._grid(node_id), self.compact)
+        for (port, output), attr in items.attributes.items():
+            self.ids.add_port(PortRef(node_id, port, output), attr)
+        self.ids.add_node(node_id, items.node)
+        self.items[node_id] = items
 
     def _apply_issues(self, node_id: str, old: NodeView | None, view: NodeView) -> None:
         """Colour the node and its faulty input pins; the tooltip lists messages and hints."""
-        data = self.editor.design.node(node_id)
-        spec_category, composite = self._family(data["type"])
+        items = self.items[node_id]
+        category, composite = self._family(self.editor.design.node(node_id)["type"])
+        expanded = self.drawn[node_id][3][2] if node_id in self.drawn else False
         theme = self.themes.for_node(
-            spec_category, composite, view.severity, node_id in self.highlighted
+            category, composite, view.severity, node_id in self.highlighted, expanded
         )
-        item, texts = self.ids.node_item[node_id], self.texts[node_id]
-        if texts.get("theme") != theme:
-            dpg.bind_item_theme(item, theme)
-            texts["theme"] = theme
-        for port, text_item in texts["in"].items():
-            bad, was_bad = port in view.bad_ports, old is not None and port in old.bad_ports
-            if bad != was_bad or (old is None and bad):
-                dpg.configure_item(text_item, color=(255, 90, 90) if bad else (-255, 0, 0, 255))
-        if old is not None and old.problems == view.problems:
-            return
-        tip = texts.pop("tip", None)
-        if tip is not None:
-            dpg.delete_item(tip)
-        if view.problems:
-            with dpg.tooltip(parent=texts["block"]) as tip:
-                dpg.add_text(view.problems, wrap=420)
-            texts["tip"] = tip
+        if items.theme != theme:
+            dpg.bind_item_theme(items.node, theme)
+            items.theme = theme
+        nodeitems.colour_ports(items, old, view)
+        nodeitems.show_problems(items, old, view)
+
+    def family(self, node_id: str) -> tuple[str, bool]:
+        """A node's block category and whether its block is made of blocks."""
+        return self._family(self.editor.design.node(node_id)["type"])
 
     def _family(self, block_type: str) -> tuple[str, bool]:
         try:
             spec = self.editor.design.spec(block_type)
-        except KeyError:
+        except UnknownBlockError:
             return "Utility", False
         return spec.category, spec.composite is not None
 
@@ -181,7 +171,8 @@ class Canvas:
                 dpg.delete_item(link)
         for item in self.ids.drop_node(node_id):
             dpg.delete_item(item)
-        self.views.pop(node_id, None), self.texts.pop(node_id, None), self.drawn.pop(node_id, None)
+        self.views.pop(node_id, None), self.items.pop(node_id, None)
+        self.drawn.pop(node_id, None), self.sizes.pop(node_id, None)
 
     def _sync_wires(self) -> None:
         """Make the links exactly the design's wires; wires into faulty ports are red."""
@@ -206,6 +197,58 @@ class Canvas:
             if bad != (wire in self._red):
                 dpg.bind_item_theme(link, self.themes.error_link if bad else self.themes.link)
                 self._red.symmetric_difference_update({wire})
+
+    # -- the view ---------------------------------------------------------------------------------
+    def set_view(self, view: View) -> None:
+        """Show the design under ``view``: nodes move, bodies collapse or open again."""
+        before, self.view = self.view, view
+        if before.mode != view.mode and "full" in (before.mode, view.mode):
+            for items in self.items.values():
+                nodeitems.set_compact(items, self.compact)
+        if view.mode != "overview" and (before != view or before.mode == "overview"):
+            design = self.editor.design
+            for node_id in [n for n in self.items if n in design]:  # the rest go at the sync
+                self._place(node_id)
+
+    def _place(self, node_id: str) -> None:
+        grid = self._grid(node_id)
+        item = self.items[node_id].node
+        if tuple(dpg.get_item_pos(item)) != tuple(round(v) for v in grid):
+            dpg.set_item_pos(item, grid)
+
+    def _grid(self, node_id: str) -> list[float]:
+        return list(self.view.grid(self.editor.design.node(node_id)["pos"]))
+
+    def measure(self) -> Point | None:
+        """Right after a frame: the screen point of grid (0, 0), and the new nodes' sizes."""
+        origin = None
+        for items in self.items.values():
+            state = dpg.get_item_state(items.node)
+            if (state.get("rect_size") or (0, 0))[0] > 0:
+                pos = dpg.get_item_pos(items.node)
+                x, y = state["rect_min"]
+                origin = (x - NODE_PAD - pos[0], y - NODE_PAD - pos[1])
+                break
+        if not self.compact:
+            for node_id in [n for n in self._fresh if n in self.items]:
+                size = dpg.get_item_state(self.items[node_id].node).get("rect_size") or (0, 0)
+                if size[0] > 0:
+                    self.sizes[node_id] = (float(size[0]), float(size[1]))
+                    self._fresh.discard(node_id)
+        return origin
+
+    def size_of(self, node_id: str) -> Point:
+        """A node's size in pixels at 100% (measured once drawn, estimated before)."""
+        if node_id in self.sizes:
+            return self.sizes[node_id]
+        view = self.views.get(node_id)
+        return estimated_size(view.lines(), view.rows) if view else estimated_size([node_id], 3)
+
+    def boxes(self, node_ids: list[str] | None = None) -> list[tuple[Point, Point]]:
+        """(design position, size at 100%) of nodes (default: all)."""
+        design = self.editor.design
+        chosen = design.node_ids() if node_ids is None else node_ids
+        return [(design.node(n)["pos"], self.size_of(n)) for n in chosen if n in design]
 
     # -- reading the user's gestures --------------------------------------------------------------
     def wire_for(self, attrs: tuple[int, int]) -> Wire:
@@ -254,58 +297,29 @@ class Canvas:
         """New design positions of selected nodes the user has dragged."""
         moved = {}
         for node_id in self.ids.nodes_of(dpg.get_selected_nodes(self.node_editor)):
-            x, y = dpg.get_item_pos(self.ids.node_item[node_id])
-            pos = (x - self.offset[0], y - self.offset[1])
+            pos = self.view.design(tuple(dpg.get_item_pos(self.ids.node_item[node_id])))
             old = self.editor.design.node(node_id)["pos"]
             if abs(pos[0] - old[0]) > 0.5 or abs(pos[1] - old[1]) > 0.5:
                 moved[node_id] = pos
         return moved
 
-    # -- coordinates ------------------------------------------------------------------------------
-    def _grid(self, node_id: str) -> list[float]:
-        x, y = self.editor.design.node(node_id)["pos"]
-        return [x + self.offset[0], y + self.offset[1]]
-
-    def origin(self, fallback: Point) -> Point:
-        """Screen position of grid (0, 0); it moves when the user pans with the middle button."""
-        for item in self.ids.item_node:
-            state = dpg.get_item_state(item)
-            if state.get("rect_min") and state.get("visible", True):
-                pos = dpg.get_item_pos(item)
-                self._origin = (state["rect_min"][0] - pos[0], state["rect_min"][1] - pos[1])
-                break
-        return self._origin or fallback
-
-    def screen_to_design(self, screen: Point, fallback: Point) -> Point:
-        ox, oy = self.origin(fallback)
-        return (screen[0] - ox - self.offset[0], screen[1] - oy - self.offset[1])
-
     def node_at(self, screen: Point) -> str | None:
         """The node under a screen point, if any."""
-        for node_id, item in self.ids.node_item.items():
-            x0, y0 = dpg.get_item_rect_min(item)
-            x1, y1 = dpg.get_item_rect_max(item)
+        for node_id, rect in self.rects().items():
+            (x0, y0), (x1, y1) = rect
             if x0 <= screen[0] <= x1 and y0 <= screen[1] <= y1:
                 return node_id
         return None
 
-    def centre_on(self, node_id: str, centre: Point) -> None:
-        """Shift the view so that a node's middle lands on the screen point ``centre``."""
-        item = self.ids.node_item.get(node_id)
-        if item is None:
-            return
-        (x0, y0), (x1, y1) = dpg.get_item_rect_min(item), dpg.get_item_rect_max(item)
-        dx, dy = centre[0] - (x0 + x1) / 2, centre[1] - (y0 + y1) / 2
-        self.offset = (self.offset[0] + dx, self.offset[1] + dy)
-        for other, node_item in self.ids.node_item.items():
-            dpg.set_item_pos(node_item, self._grid(other))
-
     def rects(self) -> dict[str, tuple[Point, Point]]:
-        """Every node's screen rectangle (for tests and overlap checks)."""
-        return {
-            n: (tuple(dpg.get_item_rect_min(i)), tuple(dpg.get_item_rect_max(i)))
-            for n, i in self.ids.node_item.items()
-        }
+        """Every drawn node's screen rectangle (top left, bottom right), pins on its edges."""
+        rects = {}
+        for node_id, items in self.items.items():
+            state = dpg.get_item_state(items.node)
+            (x, y), (w, h) = state.get("rect_min") or (0, 0), state.get("rect_size") or (0, 0)
+            x, y = x - NODE_PAD, y - NODE_PAD
+            rects[node_id] = ((float(x), float(y)), (float(x + w), float(y + h)))
+        return rects
 
 
 def _same(a: tuple, b: tuple) -> bool:

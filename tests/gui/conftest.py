@@ -59,6 +59,8 @@ class Driver:
         windows = (app.quick_add.window, app.context_menu.window, app.question.window)
         for window in (*windows, app.export_dialog.window, app.group_dialog.window):
             dpg_hide(window)
+        for window in (app.find.window, app.help.window):
+            dpg_hide(window)
         for dialog in (app.files.open_dialog, app.files.save_dialog):
             dpg_hide(dialog)
         self.move((1200, 900))
@@ -129,16 +131,12 @@ class Driver:
         return (x + w / 2, y + h / 2)
 
     def pin(self, node_id: str, port: str, output: bool) -> tuple[float, float]:
-        """A pin sits about 8 px outside the node, level with its attribute's text."""
-        import dearpygui.dearpygui as dpg
-
-        node = self.app.canvas.ids.node_item[node_id]
-        texts = self.app.canvas.texts[node_id]
+        """A pin sits on the node's edge, level with its attribute's text."""
+        items = self.app.canvas.items[node_id]
         view = self.app.canvas.views[node_id]
-        text = texts["out"][view.outputs.index(port)] if output else texts["in"][port]
-        y = self.centre(text)[1]
-        x = dpg.get_item_rect_max(node)[0] + 8 if output else dpg.get_item_rect_min(node)[0] - 8
-        return (x, y)
+        text = items.outputs[view.outputs.index(port)] if output else items.inputs[port]
+        (left, _), (right, _) = self.app.canvas.rects()[node_id]
+        return (right + 1 if output else left - 1, self.centre(text)[1])
 
     def wire(self, src: str, src_port: str, dst: str, dst_port: str) -> None:
         self.drag(self.pin(src, src_port, True), self.pin(dst, dst_port, False), steps=16)
@@ -146,7 +144,7 @@ class Driver:
     def shape_text(self, node_id: str) -> str:
         import dearpygui.dearpygui as dpg
 
-        return dpg.get_value(self.app.canvas.texts[node_id]["out"][0])
+        return dpg.get_value(self.app.canvas.items[node_id].outputs[0])
 
     def status(self) -> str:
         import dearpygui.dearpygui as dpg

@@ -87,6 +87,7 @@ def test_group_reuse_open_and_run(gui, tmp_path):
 
 
 def test_export_dialog_writes_a_checked_file(gui, tmp_path):
+    """B12: the dialog shows the export's figures as ``designer export`` prints them."""
     import dearpygui.dearpygui as dpg
     import onnx
 
@@ -102,6 +103,10 @@ def test_export_dialog_writes_a_checked_file(gui, tmp_path):
     drive.click(drive.centre(dialog.button))
     drive.until(lambda: not dialog.busy, seconds=120)
     outcome = dpg.get_value(dialog.outcome)
-    assert "onnx.checker: passed" in outcome, outcome
+    lines = outcome.splitlines()
+    assert lines[0].startswith(f"wrote {target} (") and " KiB, opset " in lines[0], outcome
+    assert lines[1] == "onnx.checker (full check): passed"
+    assert lines[2].startswith("onnxruntime vs torch at x 1x3x32x32: max abs error ")
+    assert lines[2].endswith(": ok") and "Parity(" not in outcome  # no Python repr
     onnx.checker.check_model(onnx.load(str(target)))
-    assert dialog.result.parity and "onnxruntime vs torch" in outcome
+    assert len(dialog.result.parity) == 2 and len(lines) == 4

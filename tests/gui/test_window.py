@@ -118,7 +118,7 @@ def test_cost_on_nodes_toggles(gui):
     drive.frames(3)
 
     def block_line() -> str:
-        return dpg.get_value(drive.app.canvas.texts["inc"]["block"])
+        return dpg.get_value(drive.app.canvas.items["inc"].block)
 
     assert block_line() == "DoubleConv · 38,848 params"
     drive.app.canvas.show_cost(True)
