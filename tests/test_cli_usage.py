@@ -144,12 +144,13 @@ def test_ctrl_c_during_export_exits_130_with_one_line(tmp_path):
     result = run_script(
         tmp_path,
         f"""
-        import os, signal, sys, threading
+        import os, signal, sys, threading, time
         import torch
         from designer.cli import main
         real = torch.onnx.export
-        def export(*args, **kwargs):  # Ctrl+C a second into the exporter's own work
-            threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+        def export(*args, **kwargs):  # Ctrl+C while the exporter is at work, however fast it is
+            threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+            time.sleep(30)
             return real(*args, **kwargs)
         torch.onnx.export = export
         sys.exit(main(["export", "examples/unet.json", "-o", {str(out)!r},

@@ -39,8 +39,9 @@ def _bench():
     [
         ("unet", (1, 3, 256, 256), "editor", 1.3),
         ("resnet", (16, 3, 128, 128), "run", 1.3),
-        # small activations: the runtime's code pages (20-40 MiB, by page-cache state) dominate
-        ("two_branch", (1, 16, 128, 128), "editor", 2.0),
+        # small activations: the code-page bound (64 MiB; 12-48 MiB mapped) dominates the whole
+        # peak; tests/test_memory_estimate.py holds the anonymous part within 1.3x
+        ("two_branch", (1, 16, 128, 128), "editor", 2.5),
     ],
 )
 def test_estimate_is_an_upper_bound_of_the_measured_peak(name, shape, mode, high):
