@@ -11,6 +11,7 @@ tensors then move to that layer's name.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -40,6 +41,22 @@ def _owns_state(module: nn.Module) -> bool:
     return bool(module._parameters or module._buffers)
 
 
+def _resized(module: nn.Upsample):
+    """A shape-only Upsample: torch's meta kernel for nearest upsampling fails on empty batches."""
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        n = x.dim() - 2
+        if module.size is not None:
+            size = (module.size,) * n if isinstance(module.size, int) else tuple(module.size)
+        else:
+            scale = module.scale_factor
+            scales = scale if isinstance(scale, tuple) else (scale,) * n
+            size = tuple(math.floor(d * s) for d, s in zip(x.shape[2:], scales, strict=True))
+        return torch.empty((*x.shape[:2], *size), dtype=x.dtype)
+
+    return run
+
+
 def _recording(forward, name: str, made: dict, kept: list):
     def run(*args, **kwargs):
         output = forward(*args, **kwargs)
@@ -57,10 +74,11 @@ def live_layer_names(design: Design) -> tuple[dict[str, str], set[str]]:
     made: dict[int, str] = {}
     kept: list[torch.Tensor] = []
     for name, module in live.named_modules():  # instance attributes: this meta model only
+        forward = _resized(module) if isinstance(module, nn.Upsample) else stand_in(module)
         if _owns_state(module):
-            module.forward = _recording(stand_in(module), name, made, kept)
+            module.forward = _recording(forward, name, made, kept)
         elif not module._modules:
-            module.forward = stand_in(module)
+            module.forward = forward
     empty = [torch.empty((0, *x.shape[1:]), dtype=x.dtype) for x in live.example_inputs()]
     _, captured = live.forward_capture(*empty)
     names = {path: made[id(v)] for path, v in captured.items() if id(v) in made}

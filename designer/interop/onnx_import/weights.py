@@ -8,60 +8,13 @@ own: torch's meta kernel for nearest resizing refuses an empty batch."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
-from torch import nn
 
 from designer.core.graph import Design
 from designer.interop.importer.ir import Body
-from designer.interop.importer.values import stand_in
-from designer.interop.importer.weights import WeightsMismatch, layer_paths
+from designer.interop.importer.weights import WeightsMismatch, layer_paths, live_layer_names
 from designer.interop.onnx_import.context import Made
-from designer.live.model import build
-
-
-def _resized(module: nn.Upsample):
-    def run(x: torch.Tensor) -> torch.Tensor:
-        n = x.dim() - 2
-        if module.size is not None:
-            size = (module.size,) * n if isinstance(module.size, int) else tuple(module.size)
-        else:
-            scale = module.scale_factor
-            scales = scale if isinstance(scale, tuple) else (scale,) * n
-            size = tuple(math.floor(d * s) for d, s in zip(x.shape[2:], scales, strict=True))
-        return torch.empty((*x.shape[:2], *size), dtype=x.dtype)
-
-    return run
-
-
-def _recording(forward, name: str, made: dict, kept: list):
-    def run(*args):
-        output = forward(*args)
-        made[id(output)] = name
-        kept.append(output)  # outputs stay alive, so that their ids stay unique
-        return output
-
-    return run
-
-
-def live_layer_names(design: Design) -> tuple[dict[str, str], set[str]]:
-    """Design path -> live module name for every node that holds weights, and the live keys."""
-    with torch.device("meta"):
-        live = build(design, device="meta")
-    made: dict[int, str] = {}
-    kept: list[torch.Tensor] = []
-    for name, module in live.named_modules():
-        forward = _resized(module) if isinstance(module, nn.Upsample) else stand_in(module)
-        if module._parameters or module._buffers:
-            module.forward = _recording(forward, name, made, kept)
-        elif not module._modules:
-            module.forward = forward
-    empty = [torch.empty((0, *x.shape[1:]), dtype=x.dtype) for x in live.example_inputs()]
-    _, captured = live.forward_capture(*empty)
-    names = {path: made[id(v)] for path, v in captured.items() if id(v) in made}
-    return names, set(live.state_dict().keys())
 
 
 def _tensor(array: np.ndarray) -> torch.Tensor:
