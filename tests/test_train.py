@@ -24,22 +24,10 @@ from designer.train.recipe.data import open_data
 from designer.train.recipe.loop import TrainError, init_weights, train
 from designer.train.recipe.options import Options
 from designer.train.session import TrainJob
-from designer.train.shapes import make_shapes
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread
 
 KEYS = {"epoch", "train_loss", "val_loss", "val_miou", "lr", "seconds"}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def shapes(tmp_path_factory):
-    return str(make_shapes(tmp_path_factory.mktemp("data") / "shapes", n=24, size=32))
 
 
 @pytest.fixture(scope="module")

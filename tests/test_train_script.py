@@ -23,23 +23,11 @@ from designer.codegen.writer import ruff_bin
 from designer.train.recipe.data import open_data
 from designer.train.recipe.loop import train
 from designer.train.recipe.options import Options
-from designer.train.shapes import make_shapes
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread
 
 LOSSES = ("train_loss", "val_loss")  # what DDP keeps within 2% (mIoU jumps early in training)
 RUN = ["--epochs", "2", "--batch", "4", "--augment"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def shapes(tmp_path_factory):
-    return str(make_shapes(tmp_path_factory.mktemp("data") / "shapes", n=24, size=32))
 
 
 @pytest.fixture(scope="module")
