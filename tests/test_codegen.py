@@ -208,6 +208,29 @@ def test_every_registry_helper_is_defined_once_and_standalone():
     assert not (ROOT / "designer" / "codegen" / "templates" / "helpers").exists()
 
 
+def test_every_layer_class_is_defined_once_and_standalone():
+    """Layer classes live in designer.live.layers; generated files copy their source, so each
+    reads only torch, nn, F and builtins."""
+    import builtins
+
+    from designer.blocks import REGISTRY
+    from designer.codegen.helpers import helper_source
+    from designer.live.layers import CLASSES
+
+    named = {c for spec in REGISTRY if spec.torch for c in spec.torch.layers}
+    assert named <= set(CLASSES), named - set(CLASSES)
+    for name in CLASSES:
+        tree = ast.parse(helper_source(name))
+        bound = {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
+        names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+        bound |= {n.id for n in names if isinstance(n.ctx, ast.Store)} | {name}
+        free = {n.id for n in names if isinstance(n.ctx, ast.Load)} - bound
+        assert free <= {"torch", "F", "nn", *dir(builtins)}, (name, free)
+        namespace = {"torch": torch, "F": torch.nn.functional, "nn": torch.nn}
+        exec(compile(helper_source(name), name, "exec"), namespace)
+        assert namespace[name].__doc__ == CLASSES[name].__doc__
+
+
 def test_generated_model_compiles_with_fullgraph():
     design = load(EXAMPLES / "two_branch.json")
     shapes = {"inputs": (1, 16, 12, 12)}

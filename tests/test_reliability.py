@@ -21,6 +21,7 @@ import designer
 from designer import validate
 from designer.core.fileformat import dumps, loads
 from designer.interop.export import ExportError
+from designer.live.layers import module_class
 from designer.live.ops import run
 
 N_DESIGNS = int(os.environ.get("DESIGNER_DESIGNS", "25"))
@@ -111,7 +112,7 @@ def run_one(spec, values, in_shapes):
     module = None
     if spec.functional is None:
         positional, keywords = spec.torch.args(values, [tuple(s) for s in in_shapes])
-        module = getattr(torch.nn, spec.torch.cls)(*positional, **keywords).eval()
+        module = module_class(spec.torch, values)(*positional, **keywords).eval()
     return forward(spec, values, module, [torch.randn(s) for s in in_shapes]), module
 
 

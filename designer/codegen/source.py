@@ -59,8 +59,9 @@ def torch_args(spec, values: Mapping[str, Any], in_shapes: list, live: tuple | N
 
 def torch_call(spec, args: tuple, values: Mapping[str, Any]) -> str:
     positional, keywords = args
+    name = spec.torch.class_name(plain(dict(values)))
     return call(
-        f"nn.{spec.torch.class_name(plain(dict(values)))}",
+        name if spec.torch.layer else f"nn.{name}",
         [code(a) for a in positional],
         [(k, code(v)) for k, v in keywords.items()],
     )

@@ -21,15 +21,29 @@ class TorchModule:
     ``getattr(torch.nn, cls)(*positional, **keywords)`` and the code generator writes
     ``nn.<cls>(...)`` from the very same values, so the two cannot drift apart. A block that
     wraps a class its parameters name sets ``cls_of(params)``; ``cls`` is then its default.
+
+    ``layer`` marks a class of :mod:`designer.live.layers` rather than ``torch.nn``: a small
+    ``nn.Module`` torch lacks (DropPath) or a torch layer with the block's ports (an LSTM that
+    returns ``out, h, c``). Its source is copied into generated files, as helper functions are.
     """
 
     cls: str
     args: Callable[[Mapping[str, Any], list[Shape]], tuple[tuple, dict]]
     cls_of: Callable[[Mapping[str, Any]], str] | None = None
+    layer: bool = False
 
     def class_name(self, params: Mapping[str, Any]) -> str:
         """The ``torch.nn`` class to construct for these parameter values."""
         return self.cls if self.cls_of is None else self.cls_of(params)
+
+    def __post_init__(self) -> None:
+        if self.layer and self.cls_of is not None:
+            raise ValueError(f"layer class {self.cls!r} is fixed: it cannot depend on params")
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """The classes of :mod:`designer.live.layers` this module's construction uses."""
+        return (self.cls,) if self.layer else ()
 
 
 INFIX = {"+": "add", "*": "mul"}  # operator -> its function in the operator module

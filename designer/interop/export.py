@@ -111,7 +111,7 @@ def export_onnx(
     result, payload, data = _export(design, model, shapes, axes, opset, seed, target)
     result.weights = loaded
     if verify:
-        _verify(result, payload, data, model, sizes, tolerance, seed)
+        _verify(result, payload, data, model, sizes, tolerance, seed, input_kinds(design))
     if data is not None:
         write_atomically(result.data_path, data)  # first: the model never names missing data
     write_atomically(target, payload)
@@ -123,7 +123,8 @@ def _export(design, model, shapes, axes, opset, seed, target) -> tuple:
     bytes and its external data (None when the weights fit in the model file)."""
     names = boundary_names(design)
     start = time.perf_counter()
-    example = tuple(random_inputs(trace_shapes(shapes, axes), seed).values())
+    kinds = input_kinds(design)
+    example = tuple(random_inputs(trace_shapes(shapes, axes), seed, kinds).values())
     proto = to_onnx(model, example, list(shapes), names, axes, opset)
     try:
         require_dynamic(proto, [axes.get(node, {}) for node in shapes])
@@ -209,12 +210,31 @@ def boundary_names(design: Design) -> tuple[list[str], list[str]]:
     return names[:split], names[split:]
 
 
-def random_inputs(shapes: Mapping[str, tuple[int, ...]], seed: int) -> dict[str, Any]:
-    """Standard-normal float32 tensors, reproducible from ``seed``."""
+def random_inputs(
+    shapes: Mapping[str, tuple[int, ...]], seed: int, kinds: Sequence[tuple[str, int]] = ()
+) -> dict[str, Any]:
+    """Random inputs reproducible from ``seed``; ``kinds`` gives each one's (dtype, id bound)
+    in order (default: standard-normal float32)."""
     import torch
 
+    from designer.live.inputs import example_tensor
+
     generator = torch.Generator().manual_seed(seed)
-    return {k: torch.randn(s, generator=generator) for k, s in shapes.items()}
+    kinds = list(kinds) or [("float32", 2)] * len(shapes)
+    return {
+        k: example_tensor(s, dtype, high=high, generator=generator)
+        for (k, s), (dtype, high) in zip(shapes.items(), kinds, strict=True)
+    }
+
+
+def input_kinds(design: Design) -> list[tuple[str, int]]:
+    """Each Input's (dtype, bound on the ids it feeds), in the model's argument order."""
+    from designer.live.inputs import token_bound
+
+    return [
+        (design.node(n)["params"].get("dtype", "float32"), token_bound(design, n))
+        for n in design.nodes_of_type("Input")
+    ]
 
 
 # -- model and checks ---------------------------------------------------------------------------
@@ -256,7 +276,7 @@ def _live_model(
     return model.eval(), loaded
 
 
-def _verify(result, payload, data, model, sizes, tolerance, seed) -> None:
+def _verify(result, payload, data, model, sizes, tolerance, seed, kinds) -> None:
     """onnx.checker, then onnxruntime against torch at each set of input shapes (random
     inputs drawn from ``seed + 1``, ``seed + 2``...); external ``data`` read from memory."""
     try:
@@ -269,7 +289,7 @@ def _verify(result, payload, data, model, sizes, tolerance, seed) -> None:
         raise ExportError(f"{exc}; nothing was written") from None
     for draw, shapes in enumerate(sizes, start=seed + 1):
         named = dict(zip(result.inputs, shapes.values(), strict=True))
-        result.parity.append(compare(model, runtime, random_inputs(named, draw), tolerance))
+        result.parity.append(compare(model, runtime, random_inputs(named, draw, kinds), tolerance))
     failed = [p for p in result.parity if not p.ok]
     if failed:
         raise ExportError(

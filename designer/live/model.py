@@ -15,9 +15,12 @@ import torch
 from torch import nn
 
 from designer.core.graph import Design
+from designer.core.tensor import FLOATING
 from designer.core.validate import Report
 from designer.core.walk import Visit, walk
 from designer.live.devices import resolve_device, tag_devices
+from designer.live.inputs import example_tensor, token_bound
+from designer.live.layers import module_class
 from designer.live.ops import bind
 from designer.live.plan import Plan, PlanError, make_plan
 from designer.live.plan_types import Scope, Slot
@@ -179,14 +182,20 @@ class LiveModel(_ScopeModule):
         capture: dict[str, Any] = {} if into is None else into
         return self._run(inputs, capture, ""), capture
 
-    def example_inputs(self, batch: int = 1, dtype: torch.dtype = torch.float32) -> tuple:
-        """Random inputs of the validated shapes (the batch dimension set to ``batch``)."""
+    def example_inputs(self, batch: int = 1, dtype: torch.dtype | None = None) -> tuple:
+        """Random inputs of the validated specs (the batch dimension set to ``batch``): floats
+        standard normal (``dtype`` overrides theirs), token ids below the vocabulary they feed."""
         device = next((p.device for p in self.parameters()), torch.device("cpu"))
-        shapes = [self.plan.report.nodes[n].out_shapes[0] for n in self._input_nodes]
-        return tuple(
-            torch.randn([batch if d is None else d for d in s], dtype=dtype, device=device)
-            for s in shapes
-        )
+        inputs = []
+        for node in self._input_nodes:
+            spec = self.plan.report.nodes[node].out_specs[0]
+            shape = [batch if d is None else d for d in spec.shape]
+            kind = spec.dtype
+            if dtype is not None and kind in FLOATING:
+                kind = str(dtype).removeprefix("torch.")
+            high = token_bound(self.plan.design, node)
+            inputs.append(example_tensor(shape, kind, high=high, device=device))
+        return tuple(inputs)
 
 
 def _compile_step(step, visits: dict[str, Visit], at, devices: Mapping) -> tuple:
@@ -278,7 +287,7 @@ def _node_module(visit: Visit, plan: Plan) -> nn.Module:
     spec = visit.spec
     if spec.torch is not None:
         positional, keywords = spec.torch.args(visit.values, visit.in_shapes)
-        return getattr(nn, spec.torch.class_name(visit.values))(*positional, **keywords)
+        return module_class(spec.torch, visit.values)(*positional, **keywords)
     block = plan.classes[spec.name]
     cls = _CLASSES.get(block.name)
     if cls is None:  # named like the generated class, so that printing the model reads alike

@@ -61,8 +61,8 @@ def make_plan(
 
 def _uses(design: Design) -> tuple[list[str], set[str]]:
     """The composite block types ``design`` uses, nested ones included (each after the ones it
-    uses), and the helper functions their functional ops call: one walk by structure, entering
-    each block type's definition once."""
+    uses), and the helpers (functions, layer classes) their nodes call: one walk by structure,
+    entering each block type's definition once."""
     blocks: list[str] = []
     helpers: set[str] = set()
     entered: set[str] = set()
@@ -75,6 +75,8 @@ def _uses(design: Design) -> tuple[list[str], set[str]]:
     for visit in walk(design, enter=enter):
         if visit.spec.functional is not None:
             helpers.update(visit.spec.functional.helpers)
+        if visit.spec.torch is not None:
+            helpers.update(visit.spec.torch.layers)
         if visit.composite and visit.spec.name not in blocks:
             blocks.append(visit.spec.name)
     return blocks, helpers

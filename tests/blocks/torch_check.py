@@ -7,7 +7,7 @@
   :class:`ShapeError` is a rejection) and ``spec.count``. The block's other rule form (the
   classic shape rule, or the one derived from its tensor rule) must give the same shapes: the
   adapters between the two are checked on every case;
-* torch's path, as the live builder takes it: ``getattr(torch.nn, spec.torch.cls)(*pos, **kw)``
+* torch's path, as the live builder takes it: ``module_class(spec.torch, values)(*pos, **kw)``
   from ``spec.torch.args(values, shapes)`` (or the functional op, run by ``designer.live.ops``),
   in eval mode, run on small real tensors of the case's dtypes; any exception while building or
   running is a rejection. When both accept, the output dtypes must agree too.
@@ -38,6 +38,7 @@ from designer.blocks import REGISTRY, BlockSpec
 from designer.core.params import ParamError
 from designer.core.shapes import Shape, ShapeError, format_shape
 from designer.core.tensor import TensorSpec
+from designer.live.layers import module_class
 from designer.live.ops import run
 
 CODES = ("kernel", "rank", "channels", "mismatch", "param", "dtype", "symbolic")  # ShapeError codes
@@ -60,15 +61,18 @@ class Case:
     dtypes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        shapes = ", ".join(format_shape(s, "x") for s in self.shapes)
+        shapes = ", ".join("-" if s is None else format_shape(s, "x") for s in self.shapes)
         kinds = f" {list(self.dtypes)}" if self.dtypes else ""
         return f"{self.block}({dict(self.params)}) on [{shapes}]{kinds} batch {self.batch}"
 
     def dtype(self, i: int) -> str:
         return self.dtypes[i] if i < len(self.dtypes) else "float32"
 
-    def specs(self) -> list[TensorSpec]:
-        return [TensorSpec(tuple(s), self.dtype(i)) for i, s in enumerate(self.shapes)]
+    def specs(self) -> list[TensorSpec | None]:
+        return [
+            None if s is None else TensorSpec(tuple(s), self.dtype(i))
+            for i, s in enumerate(self.shapes)
+        ]
 
 
 @dataclass(frozen=True)
@@ -142,8 +146,9 @@ def _shapes_by_shape_rule(spec: BlockSpec, values: Mapping[str, Any], case: Case
     return tuple(out) if isinstance(out, list) else (out,)
 
 
-def _concrete(shape: Shape, batch: int) -> tuple[int, ...]:
-    return tuple(batch if d is None else d for d in shape)
+def _concrete(shape: Shape | None, batch: int) -> tuple[int, ...] | None:
+    """The sizes at ``batch``; None stays None (an unwired optional input)."""
+    return None if shape is None else tuple(batch if d is None else d for d in shape)
 
 
 def _run(spec: BlockSpec, values: Mapping[str, Any], case: Case, batch: int) -> tuple[Any, int]:
@@ -153,7 +158,7 @@ def _run(spec: BlockSpec, values: Mapping[str, Any], case: Case, batch: int) -> 
     tensors = [_tensor(_concrete(s, batch), case.dtype(i)) for i, s in enumerate(case.shapes)]
     if spec.torch is not None:
         pos, kw = spec.torch.args(values, list(case.shapes))
-        module = getattr(torch.nn, spec.torch.class_name(values))(*pos, **kw).eval()
+        module = module_class(spec.torch, values)(*pos, **kw).eval()
         return module(*tensors), sum(p.numel() for p in module.parameters())
     if spec.functional is not None:
         return run(spec.functional, values, tensors), 0
@@ -164,10 +169,13 @@ def _run(spec: BlockSpec, values: Mapping[str, Any], case: Case, batch: int) -> 
     raise AssertionError(f"{spec.name}: no torch module, functional op or boundary role")
 
 
-def _tensor(shape: tuple[int, ...], dtype: str):
-    """Random values of a dtype: normal floats, small integers, or a random mask."""
+def _tensor(shape: tuple[int, ...] | None, dtype: str):
+    """Random values of a dtype: normal floats, small integers, or a random mask (None for an
+    unwired optional input, which the module is then called with)."""
     import torch
 
+    if shape is None:
+        return None
     if dtype == "bool":
         return torch.rand(shape) > 0.5
     if dtype.startswith("int"):
