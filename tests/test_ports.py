@@ -8,6 +8,8 @@ import pytest
 from designer import Analyzer, Design, validate
 from designer.blocks import REGISTRY, BlockSpec
 from designer.core.fileformat import loads
+from designer.core.forms import Functional
+from designer.core.params import Param
 from designer.core.shapes import ShapeError
 from designer.core.tensor import FLOATING, TensorSpec
 
@@ -178,3 +180,57 @@ def test_an_edit_of_the_dtype_reaches_downstream():
     assert [i.code for i in report.errors] == ["dtype"] and "y" not in report.nodes
     d.node("x")["params"]["dtype"] = "float32"
     assert analyzer.run(d).ok
+
+
+def _layer_norm_rule(params, specs):
+    x, weight, bias = specs
+    for port, given in ((1, weight), (2, bias)):
+        if given is not None and given.shape != x.shape[-1:]:
+            raise ShapeError("wrong affine size", "match the last dimension", port, "mismatch")
+    return x
+
+
+AFFINE = BlockSpec(
+    "TestAffineNorm",
+    "Utility",
+    "layer_norm with optional weight and bias inputs, passed by keyword",
+    inputs=("input", "weight", "bias"),
+    optional_inputs=("weight", "bias"),
+    tensor_rule=_layer_norm_rule,
+    functional=Functional("torch.nn.functional.layer_norm", keywords=("normalized_shape",)),
+    params=(Param("normalized_shape", "shape", (4,), "Normalised sizes."),),
+)
+
+
+def test_optional_ports_follow_the_required_ones():
+    with pytest.raises(ValueError, match="after the required ones"):
+        BlockSpec("Bad", "Utility", "", shape=_split, inputs=("m", "x"), optional_inputs=("m",))
+
+
+def test_a_wired_optional_port_after_a_gap_is_passed_by_keyword():
+    """Only ``bias`` is wired: the live model and the code pass it as ``bias=``, not in the
+    weight's place."""
+    import torch
+    from codegen_helpers import exec_source
+
+    from designer import build, generate_code
+
+    REGISTRY.add(AFFINE)
+    try:
+        d = Design(name="affine")
+        d.add_node("Input", {"shape": [3, 4]}, node_id="x")
+        d.add_node("Input", {"shape": ["N", 4]}, node_id="b")
+        d.add_node("TestAffineNorm", node_id="norm")
+        d.add_node("Output", node_id="y")
+        d.connect("x", "out", "norm", "input")
+        d.connect("b", "out", "norm", "bias")
+        d.connect("norm", "out", "y", "in")
+        assert validate(d, {"b": (4,)}).ok
+        x, b = torch.randn(2, 3, 4), torch.randn(4)
+        want = torch.nn.functional.layer_norm(x, (4,), bias=b)
+        assert torch.allclose(build(d, "cpu", {"b": (4,)})(x, b), want)
+        source = generate_code(d, input_shapes={"b": (4,)})
+        assert "bias=b" in source
+        assert torch.allclose(exec_source(source)["Affine"]()(x, b), want)
+    finally:
+        REGISTRY.discard(AFFINE.name)

@@ -89,6 +89,7 @@ def forward_lines(scope: Scope, values_of) -> tuple[str, ...]:
         if step.dead:
             continue
         args = [moved(scope.placement, a, t) for a, t in zip(step.args, _tags(step), strict=True)]
+        args = [a if k is None else f"{k}={a}" for a, k in zip(args, _keywords(step), strict=True)]
         if step.functional or step.parallel:
             spec = scope.design.spec(scope.design.node(step.last)["type"])
             if step.parallel:
@@ -118,6 +119,11 @@ def _branch_calls(scope: Scope, step) -> list[str]:
         call = f"self.{step.slot}[{key if kind == 'list' else repr(key)}]({args})"
         calls.append(moved(scope.placement, call, back))
     return calls
+
+
+def _keywords(step) -> tuple:
+    """Per argument, its keyword (an optional port) or None (positional)."""
+    return step.keywords or (None,) * len(step.args)
 
 
 def _tags(step) -> tuple:

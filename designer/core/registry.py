@@ -46,8 +46,10 @@ def no_macs(params: Mapping[str, Any], in_shapes: list[Shape], out_shapes: list[
 class BlockSpec:
     """One block type. Variadic blocks repeat their single input port: ``in1``, ``in2``, ...
 
-    ``optional_inputs`` names input ports that may stay unwired; ``outputs`` may name several
-    ports, each with its own spec. ``infer`` is the tensor rule validation calls (derived).
+    ``optional_inputs`` names input ports that may stay unwired; they follow the required ones
+    and are passed by keyword, named after the port (``self.attn(x, attn_mask=mask)``), so an
+    optional port is named as the torch call's parameter. ``outputs`` may name several ports,
+    each with its own spec. ``infer`` is the tensor rule validation calls (derived).
     """
 
     name: str
@@ -89,8 +91,16 @@ class BlockSpec:
         else:
             raise ValueError(f"block type {self.name!r} needs a shape rule or a tensor rule")
         unknown = set(self.optional_inputs) - set(self.inputs)
-        if unknown or (self.variadic and self.optional_inputs):
-            raise ValueError(f"block type {self.name!r}: bad optional inputs {sorted(unknown)}")
+        required = self.required_inputs
+        if (
+            unknown
+            or (self.variadic and self.optional_inputs)
+            or self.inputs[: len(required)] != required
+        ):
+            raise ValueError(
+                f"block type {self.name!r}: bad optional inputs {list(self.optional_inputs)} "
+                "(known ports, after the required ones)"
+            )
 
     @property
     def declared_rule(self) -> Callable:

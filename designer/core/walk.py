@@ -29,9 +29,21 @@ def flow_order(design: Design) -> list[str]:
 
 def ordered_inputs(design: Design, node_id: str) -> list[tuple[str, str]]:
     """The (source node, source port) wired into a node, in port order."""
-    spec = design.spec(design.node(node_id)["type"])
     wires = design.inputs_of(node_id)
-    return [wires[p] for p in sorted(wires, key=lambda p: spec.port_index(p) or 0)]
+    return [wires[p] for p in ordered_ports(design, node_id)]
+
+
+def ordered_ports(design: Design, node_id: str) -> list[str]:
+    """The wired input ports of a node, in port order."""
+    spec = design.spec(design.node(node_id)["type"])
+    return sorted(design.inputs_of(node_id), key=lambda p: spec.port_index(p) or 0)
+
+
+def keyword_ports(design: Design, node_id: str) -> tuple[str | None, ...]:
+    """Per wired input in port order: its port name when passed by keyword (an optional port),
+    else None."""
+    optional = design.spec(design.node(node_id)["type"]).optional_inputs
+    return tuple(p if p in optional else None for p in ordered_ports(design, node_id))
 
 
 class Visit:

@@ -86,16 +86,17 @@ class _ScopeModule(nn.Module):
             for node, value in zip(self._input_nodes, inputs, strict=True):
                 capture[prefix + node] = value
         program = self._program if capture is None else self._capturing
-        for attr, op, args, moves, outs, nodes, branches, frees in program:
+        for attr, op, args, moves, outs, nodes, branches, names, frees in program:
             values = _moved([env[a] for a in args], moves)
             if branches:
                 result = op(self._branches(attr, branches, values, capture, prefix))
             elif op is not None:
                 result = op(values)
             elif capture is None:
-                result = self._module(attr)(*values)
+                result = _invoke(self._module(attr), values, names)
             else:
-                result = _capture_module(self._module(attr), nodes, values, capture, prefix)
+                module = self._module(attr)
+                result = _capture_module(module, nodes, values, capture, prefix, names)
             if len(outs) == 1:
                 env[outs[0]] = result
             else:
@@ -131,7 +132,17 @@ class _ScopeModule(nn.Module):
         return outputs
 
 
-def _capture_module(module: nn.Module, nodes, values, capture: dict, prefix: str) -> Any:
+def _invoke(module: nn.Module, values: list, names: tuple[str, ...]) -> Any:
+    """Call ``module`` on ``values``, the last ``len(names)`` of them by those keywords."""
+    if not names:
+        return module(*values)
+    n = len(names)
+    return module(*values[:-n], **dict(zip(names, values[-n:], strict=True)))
+
+
+def _capture_module(
+    module: nn.Module, nodes, values, capture: dict, prefix: str, names: tuple = ()
+) -> Any:
     """Run one slot's module recording each node's output (a Sequential member by member)."""
     if isinstance(module, nn.Sequential):
         (value,) = values
@@ -140,16 +151,16 @@ def _capture_module(module: nn.Module, nodes, values, capture: dict, prefix: str
             capture[prefix + node] = value
         return value
     active = getattr(module, "_designer_node", nodes[0])
-    value = _call(module, values, capture, f"{prefix}{active}/")
+    value = _call(module, values, capture, f"{prefix}{active}/", names)
     if not isinstance(module, nn.Identity):
         capture[prefix + active] = value
     return value
 
 
-def _call(module: nn.Module, values, capture: dict, prefix: str) -> Any:
+def _call(module: nn.Module, values, capture: dict, prefix: str, names: tuple = ()) -> Any:
     if isinstance(module, _ScopeModule):
         return module._run(tuple(values), capture, prefix)
-    return module(*values)
+    return _invoke(module, values, names)
 
 
 class LiveModel(_ScopeModule):
@@ -202,9 +213,10 @@ def _compile_step(step, visits: dict[str, Visit], at, devices: Mapping) -> tuple
     """A step as a tuple the forward loop unpacks quickly (values as list indices, moves as
     (argument position, device) pairs)."""
     op = None
+    names = tuple(k for k in step.keywords if k is not None)
     if step.functional or step.parallel:
         merge = visits[step.last]
-        op = bind(merge.spec.functional, merge.values)
+        op = bind(merge.spec.functional, merge.values, names)
     args = tuple(at(k) for k in step.arg_keys)
     moves = _placed_moves(enumerate(step.moves), devices)
     branches = tuple(
@@ -214,7 +226,8 @@ def _compile_step(step, visits: dict[str, Visit], at, devices: Mapping) -> tuple
         )
     )
     attr = part_key(step) if step.part else step.slot
-    return (attr, op, args, moves, tuple(at(k) for k in step.out_keys), step.nodes, branches)
+    outs = tuple(at(k) for k in step.out_keys)
+    return (attr, op, args, moves, outs, step.nodes, branches, names)
 
 
 def _branch_devices(step, devices: Mapping) -> list[tuple]:

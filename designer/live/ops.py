@@ -43,13 +43,21 @@ def target(functional: Functional, params: Mapping[str, Any] | None = None) -> C
     return functools.reduce(getattr, path, torch)
 
 
-def bind(functional: Functional, params: Mapping[str, Any]) -> Callable[[list], Any]:
-    """A callable on the list of input tensors (in port order), the node's parameters bound."""
+def bind(
+    functional: Functional, params: Mapping[str, Any], names: tuple[str, ...] = ()
+) -> Callable[[list], Any]:
+    """A callable on the list of input tensors (in port order), the node's parameters bound;
+    the last ``len(names)`` tensors are passed as those keyword arguments (optional ports)."""
     fn, keywords = target(functional, params), functional.arguments(params)
     if functional.infix:
         return lambda tensors: functools.reduce(fn, tensors)
     if functional.packed:
         return lambda tensors: fn(tensors, **keywords)
+    if names:
+        n = len(names)
+        return lambda tensors: fn(
+            *tensors[:-n], **keywords, **dict(zip(names, tensors[-n:], strict=True))
+        )
     return lambda tensors: fn(*tensors, **keywords)
 
 

@@ -58,6 +58,7 @@ class Step:
     moves: tuple[str | None, ...] = ()  # per arg: the tag it moves to over a cut wire, or None
     part: tuple[int, int] | None = None  # the slice of a Sequential slot it runs, if not all
     branch_moves: tuple[tuple[str | None, str | None], ...] = ()  # parallel: (into, back) tags
+    keywords: tuple[str | None, ...] = ()  # per arg: its keyword (an optional port) or None
 
     @property
     def functional(self) -> bool:

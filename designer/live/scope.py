@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 
 from designer.core.graph import Design
-from designer.core.walk import flow_order, ordered_inputs
+from designer.core.walk import flow_order, keyword_ports, ordered_inputs
 from designer.live.names import module_attributes
 from designer.live.placed import (
     arg_moves,
@@ -89,7 +89,8 @@ def _raw_step(
             unit, attr, args, ports, branches, branch_moves=branch_moves(design, unit, args)
         )
     moves = arg_moves(design, unit.first, args) if placed else ()
-    return RawStep(unit, attr, args, ports, branches, moves, part)
+    keywords = keyword_ports(design, unit.first)
+    return RawStep(unit, attr, args, ports, branches, moves, part, keywords=keywords)
 
 
 def _dead_step(raw: RawStep) -> Step:
@@ -107,4 +108,5 @@ def _dead_step(raw: RawStep) -> Step:
         moves=raw.moves,
         part=raw.part,
         branch_moves=raw.branch_moves,
+        keywords=raw.keywords if any(raw.keywords) else (),
     )

@@ -212,3 +212,4 @@ class RawStep:
     moves: tuple[str | None, ...] = ()  # per arg: the tag it moves to over a cut wire, or None
     part: tuple[int, int] | None = None  # the members of a Sequential slot it runs, if not all
     branch_moves: tuple[tuple[str | None, str | None], ...] = ()  # parallel: (into, back) tags
+    keywords: tuple[str | None, ...] = ()  # per arg: its keyword (an optional port) or None

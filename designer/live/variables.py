@@ -85,6 +85,7 @@ class Variables:
             moves=raw.moves,
             part=raw.part,
             branch_moves=raw.branch_moves,
+            keywords=raw.keywords if any(raw.keywords) else (),
         )
 
     def return_name(self, output: str) -> str | None:
