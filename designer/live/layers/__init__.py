@@ -14,11 +14,11 @@ from typing import Any
 from torch import nn
 
 from designer.core.forms import TorchModule
-from designer.live.layers import attention, embedding, recurrent, regularization, tensors
+from designer.live.layers import attention, embedding, norm, recurrent, regularization, tensors
 
 CLASSES: dict[str, type[nn.Module]] = {
     cls.__name__: cls
-    for family in (attention, embedding, recurrent, regularization, tensors)
+    for family in (attention, embedding, norm, recurrent, regularization, tensors)
     for cls in family.LAYERS
 }
 
