@@ -47,7 +47,7 @@ class SlotCode:
     """One attribute assignment of ``__init__`` (``exprs`` are constructor calls)."""
 
     attr: str  # the attribute, or the key of an entry of a ModuleDict / ModuleList
-    kind: str  # module | sequential | choice | dict | list
+    kind: str  # module | sequential | choice | flag | dict | list
     exprs: tuple[str, ...] = ()
     conds: tuple[str, ...] = ()
     entries: tuple[SlotCode, ...] = ()
@@ -260,14 +260,16 @@ class BlockWriter:
         )
 
     def _slot(self, slot) -> SlotCode:
-        if slot.kind != "choice":
+        if slot.kind not in ("choice", "optional", "flag"):
             return _slot_code(slot, self._node)
-        exprs = tuple(self._node(n) for n in slot.nodes)
         body = self.composite.body
         conds = tuple(ast.unparse(self.exprs.tree(body.node(n)["when"])) for n in slot.nodes)
+        if slot.kind == "flag":
+            return SlotCode(slot.attr, "flag", (), conds)
+        exprs = tuple(self._node(n) for n in slot.nodes)
         if len(exprs) == 1:
-            exprs += ("nn.Identity()",)
-        return SlotCode(slot.attr, slot.kind, exprs, conds)
+            exprs += ("nn.Identity()" if slot.kind == "choice" else "None",)
+        return SlotCode(slot.attr, "choice", exprs, conds)
 
     def _node(self, node_id: str) -> str:
         node: SymNode = self.nodes[node_id]

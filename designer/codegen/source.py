@@ -97,6 +97,8 @@ def forward_lines(scope: Scope, values_of) -> tuple[str, ...]:
             expr = functional_call(spec.functional, plain(values_of(step.last)), args)
         else:
             expr = f"self.{step.slot}{part_of(scope, step)}({', '.join(args)})"
+        if step.gate:
+            expr = f"{expr} if {step.gate} else {args[0]}"
         if step.inline_return:
             lines.append(f"return {expr}")
         elif all(o is None for o in step.outs):

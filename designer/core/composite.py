@@ -26,6 +26,7 @@ from designer.core.registry import BlockSpec
 from designer.core.shapes import NestedError
 from designer.core.tensor import TensorSpec, as_spec
 from designer.core.validate import Issue, Report, analyze, freeze
+from designer.core.walk import ordered_inputs
 from designer.core.wiring import Edge, Wiring
 
 IMPLICIT = ("in_channels", "in_features")  # names an expression may read besides declared params
@@ -182,8 +183,8 @@ class CompositeDef:
         bypass = {}
         for node_id in self.body.node_ids():
             if "when" in self.body.node(node_id):
-                wires = self.body.inputs_of(node_id)
-                bypass[node_id] = wires.get("in") or next(iter(wires.values()), None)
+                wires = ordered_inputs(self.body, node_id)
+                bypass[node_id] = wires[0] if wires else None
         nodes = tuple((n, self.body.node(n)) for n in self.body.node_ids())
         params = {n: _split_params(data) for n, data in nodes}
         return _Template(nodes, tuple(self.body.edges()), bypass, params)

@@ -128,9 +128,10 @@ def composite_from_dict(
                 raise r.fail(
                     where, f"unknown name {unknown[0]!r}; declared: {', '.join(sorted(allowed))}"
                 )
-        if "when" in node and len(body.inputs_of(node_id)) != 1:
+        if "when" in node and not body.inputs_of(node_id):
             raise r.fail(
-                f"{path}.nodes[{node_id}].when", "a conditional node needs exactly one input wire"
+                f"{path}.nodes[{node_id}].when",
+                "a conditional node needs an input wire (its first input flows on while off)",
             )
     if not body.nodes_of_type("Input") or not body.nodes_of_type("Output"):
         raise r.fail(path, "a composite block needs at least one Input and one Output node")

@@ -39,7 +39,7 @@ def scope_of(root: Design, names: tuple[str, ...]) -> Scope:
 def check_body(body: Design, name: str) -> None:
     """Refuse a body of block ``name`` that no file could hold.
 
-    It keeps an Input and an Output, and each conditional node has exactly one input wire.
+    It keeps an Input and an Output, and each conditional node has an input wire.
     """
     for kind, port in (("Input", "input"), ("Output", "output")):
         if not body.nodes_of_type(kind):
@@ -48,10 +48,10 @@ def check_body(body: Design, name: str) -> None:
                 f"add another {kind} first",
             )
     for node_id, data in body.graph.nodes(data=True):
-        if "when" in data and len(body.inputs_of(node_id)) != 1:
+        if "when" in data and not body.inputs_of(node_id):
             raise EditRefused(
-                f"`{node_id}` is used only when {data['when']} and needs exactly one input wire",
-                f"wire one input into {node_id}, or delete it",
+                f"`{node_id}` is used only when {data['when']} and needs an input wire",
+                f"wire an input into {node_id} (the first flows on while off), or delete it",
             )
 
 

@@ -62,7 +62,7 @@ def fit_node(
     """A copied node as a design whose expressions may read ``names`` can hold it.
 
     Expressions reading other names become their values where known (else defaults), and a
-    condition stays only with its names and its one input wire.
+    condition stays only with its names and an input wire.
     """
     values = fragment.values.get(node_id, {})
     params = {}
@@ -73,7 +73,7 @@ def fit_node(
             params[key] = copy.deepcopy(values[key])
     fitted = {**attrs, "params": params}
     wired = sum(w[2] == node_id for w in fragment.wires)
-    if "when" in fitted and (wired != 1 or not _reads_only(fitted["when"], names)):
+    if "when" in fitted and (not wired or not _reads_only(fitted["when"], names)):
         del fitted["when"]
     return fitted
 

@@ -47,7 +47,8 @@ class _ScopeModule(nn.Module):
         super().__init__()
         visits = {v.node: v for v in walk(body, report)}
         for slot in scope.slots:
-            self.add_module(slot.attr, _slot_module(slot, plan, visits))
+            if slot.kind != "flag":  # a flag is read by the code only: here, the body tells
+                self.add_module(slot.attr, _slot_module(slot, plan, visits))
         index: dict[tuple[str, str], int] = {}
 
         def at(key: tuple[str, str]) -> int:
@@ -132,6 +133,10 @@ class _ScopeModule(nn.Module):
         return outputs
 
 
+def _first(values: list) -> Any:
+    return values[0]
+
+
 def _invoke(module: nn.Module, values: list, names: tuple[str, ...]) -> Any:
     """Call ``module`` on ``values``, the last ``len(names)`` of them by those keywords."""
     if not names:
@@ -214,7 +219,9 @@ def _compile_step(step, visits: dict[str, Visit], at, devices: Mapping) -> tuple
     (argument position, device) pairs)."""
     op = None
     names = tuple(k for k in step.keywords if k is not None)
-    if step.functional or step.parallel:
+    if step.gate and step.last not in visits:  # condition false: the first input flows on
+        op = _first
+    elif step.functional or step.parallel:
         merge = visits[step.last]
         op = bind(merge.spec.functional, merge.values, names)
     args = tuple(at(k) for k in step.arg_keys)
@@ -282,6 +289,8 @@ def _slot_module(slot: Slot, plan: Plan, visits: dict[str, Visit]) -> nn.Module:
         return nn.ModuleList(_slot_module(e, plan, visits) for e in slot.entries)
     if slot.kind == "sequential":
         return nn.Sequential(*(_node_module(visits[n], plan) for n in slot.nodes))
+    if slot.kind == "optional":
+        return _node_module(visits[slot.nodes[0]], plan) if slot.nodes[0] in visits else None
     if slot.kind == "choice":
         active = [n for n in slot.nodes if n in visits]
         if not active:

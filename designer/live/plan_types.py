@@ -27,6 +27,8 @@ class Slot:
     ``len(when) == 1`` an ``nn.Identity`` stands in while the condition is false), or ``dict`` /
     ``list`` (parallel branches read by one merge: ``entries`` are their slots, keyed by ``attr``;
     an ``nn.ModuleDict`` when every branch has a name of its own, else an ``nn.ModuleList``).
+    A conditional node with several inputs is ``optional`` (a module, None while its condition
+    is false) or, for a functional op, ``flag`` (a bool attribute holding the condition).
     """
 
     attr: str
@@ -59,6 +61,7 @@ class Step:
     part: tuple[int, int] | None = None  # the slice of a Sequential slot it runs, if not all
     branch_moves: tuple[tuple[str | None, str | None], ...] = ()  # parallel: (into, back) tags
     keywords: tuple[str | None, ...] = ()  # per arg: its keyword (an optional port) or None
+    gate: str = ""  # a conditional node's test (``self.use_residual``): else its first arg flows
 
     @property
     def functional(self) -> bool:

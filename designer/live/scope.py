@@ -81,7 +81,8 @@ def _raw_step(
     design: Design, unit: Unit, slot: Slot | None, placed: bool, part: tuple | None = None
 ) -> RawStep:
     ports = tuple(design.spec(design.node(unit.last)["type"]).outputs)
-    attr = None if slot is None else slot.attr
+    attr = None if slot is None or slot.kind == "flag" else slot.attr
+    gate = _gate(slot)
     branches = tuple((e.attr, e.nodes) for e in slot.entries) if slot is not None else ()
     args = ordered_inputs(design, unit.first)
     if placed and unit.kind == "parallel":
@@ -90,7 +91,14 @@ def _raw_step(
         )
     moves = arg_moves(design, unit.first, args) if placed else ()
     keywords = keyword_ports(design, unit.first)
-    return RawStep(unit, attr, args, ports, branches, moves, part, keywords=keywords)
+    return RawStep(unit, attr, args, ports, branches, moves, part, keywords=keywords, gate=gate)
+
+
+def _gate(slot: Slot | None) -> str:
+    """The forward's test of a conditional node with several inputs ('' for other slots)."""
+    if slot is None or slot.kind not in ("flag", "optional"):
+        return ""
+    return f"self.{slot.attr}" if slot.kind == "flag" else f"self.{slot.attr} is not None"
 
 
 def _dead_step(raw: RawStep) -> Step:
@@ -109,4 +117,5 @@ def _dead_step(raw: RawStep) -> Step:
         part=raw.part,
         branch_moves=raw.branch_moves,
         keywords=raw.keywords if any(raw.keywords) else (),
+        gate=raw.gate,
     )

@@ -47,7 +47,9 @@ def plan_slots(
     for i, unit in enumerate(units):
         if unit.kind == "functional":
             continue
-        if unit.kind == "parallel":
+        if unit.kind == "gate":
+            slot = _gate_slot(design, unit, names)
+        elif unit.kind == "parallel":
             slot = _container(design, unit, names.take("branches"))
         else:
             whole = whole_body and len(units) == 1
@@ -57,6 +59,15 @@ def plan_slots(
         attr_of[i] = slot.attr
         slots.append(slot)
     return slots, attr_of
+
+
+def _gate_slot(design: Design, unit: Unit, names: Namespace) -> Slot:
+    """A conditional node with several inputs: its module, or the flag of a functional op."""
+    (node_id,) = unit.nodes
+    label = node_label(design, node_id)
+    if design.spec(design.node(node_id)["type"]).functional is not None:
+        return Slot(names.take(f"use_{label}"), "flag", (node_id,), tuple(unit.when))
+    return Slot(names.take(label), "optional", (node_id,), tuple(unit.when))
 
 
 def _unit_name(design: Design, unit: Unit, class_name: str | None, whole: bool) -> str:

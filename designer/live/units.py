@@ -62,7 +62,7 @@ def _negation(a: str, b: str) -> bool:
 
 @dataclass
 class Unit:
-    kind: str  # module, sequential, choice, functional, parallel
+    kind: str  # module, sequential, choice, gate, functional, parallel
     nodes: list[str]
     when: list[str] = field(default_factory=list)
     branches: list[Unit] = field(default_factory=list)  # parallel only; nodes[-1] merges them
@@ -143,9 +143,7 @@ def _choice(design: Design, node_id: str) -> Unit | None:
     if "when" not in data:
         return None
     if not single_io(design, node_id):
-        raise PlanError(
-            f"node {node_id!r}: only single-input, single-output modules can be conditional"
-        )
+        return _gate(design, node_id)
     nxt = design.outputs_of(node_id)
     other = nxt[0][1] if len(nxt) == 1 else None
     if (
@@ -166,6 +164,14 @@ def _choice(design: Design, node_id: str) -> Unit | None:
     unit = Unit("choice", [node_id], [data["when"]])
     unit._upstream = unit._downstream = node_id
     return unit
+
+
+def _gate(design: Design, node_id: str) -> Unit:
+    """A conditional node with several inputs (or a functional op): while its condition is
+    false its first input flows through (a residual Add that exists only when shapes agree)."""
+    if not design.inputs_of(node_id) or len(design.spec(design.node(node_id)["type"]).outputs) != 1:
+        raise PlanError(f"node {node_id!r}: a conditional node needs an input and one output")
+    return Unit("gate", [node_id], [design.node(node_id)["when"]])
 
 
 def _chain(design: Design, node_id: str) -> Unit:
@@ -213,3 +219,4 @@ class RawStep:
     part: tuple[int, int] | None = None  # the members of a Sequential slot it runs, if not all
     branch_moves: tuple[tuple[str | None, str | None], ...] = ()  # parallel: (into, back) tags
     keywords: tuple[str | None, ...] = ()  # per arg: its keyword (an optional port) or None
+    gate: str = ""  # a gate unit's condition in the forward: ``self.use_residual``

@@ -86,6 +86,7 @@ class Variables:
             part=raw.part,
             branch_moves=raw.branch_moves,
             keywords=raw.keywords if any(raw.keywords) else (),
+            gate=raw.gate,
         )
 
     def return_name(self, output: str) -> str | None:
