@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from designer import Design, DesignBuilder, save
+from designer.core.builder import expr
+from designer.core.params import Int
 
 HERE = Path(__file__).parent
 
@@ -131,12 +133,95 @@ def two_branch() -> Design:
     return b.build()
 
 
+# MobileNetV2's inverted residual settings: expansion t, channels c, repeats n, first stride s.
+MOBILENET_V2 = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+                (6, 160, 3, 2), (6, 320, 1, 1))  # fmt: skip
+
+
+def conv_bn_act(b: DesignBuilder) -> None:
+    """ConvBNAct: convolution (same padding, no bias), batch norm, ReLU6."""
+    body = b.body("ConvBNAct")
+    h = body.add(
+        "Conv2d",
+        body.input(),
+        node_id="conv",
+        out_channels=expr("out_channels"),
+        kernel_size=expr("kernel_size"),
+        stride=expr("stride"),
+        padding=expr("(kernel_size - 1) // 2"),
+        groups=expr("groups"),
+        bias=False,
+    )
+    h = body.add("BatchNorm2d", h, node_id="bn")
+    body.output(body.add("ReLU6", h, node_id="act"))
+    params = (
+        Int("out_channels", 32, "Output channels.", min=1),
+        Int("kernel_size", 3, "Kernel size.", min=1),
+        Int("stride", 1, "Stride.", min=1),
+        Int("groups", 1, "Groups (the channels for a depthwise convolution).", min=1),
+    )
+    b.define("ConvBNAct", body, params=params, doc="Convolution, batch norm, ReLU6")
+
+
+def inverted_residual(b: DesignBuilder) -> None:
+    """MobileNetV2's block: expand, depthwise, project; the residual Add only where it fits."""
+    body = b.body("InvertedResidual")
+    x = body.input()
+    hidden = "in_channels * expand_ratio"
+    h = body.add(
+        "ConvBNAct", x, node_id="expand", out_channels=expr(hidden), kernel_size=1,
+        when="expand_ratio != 1",
+    )  # fmt: skip
+    h = body.add(
+        "ConvBNAct", h, node_id="depthwise", out_channels=expr(hidden), kernel_size=3,
+        stride=expr("stride"), groups=expr(hidden),
+    )  # fmt: skip
+    h = body.add(
+        "Conv2d", h, node_id="project", out_channels=expr("out_channels"), kernel_size=1,
+        padding=0, bias=False,
+    )  # fmt: skip
+    h = body.add("BatchNorm2d", h, node_id="project_bn")
+    h = body.add(
+        "Add", h, x, node_id="residual", when="stride == 1 and in_channels == out_channels"
+    )
+    body.output(h)
+    params = (
+        Int("out_channels", 16, "Output channels.", min=1),
+        Int("stride", 1, "Stride of the depthwise convolution.", min=1, max=2),
+        Int("expand_ratio", 6, "Hidden channels per input channel.", min=1),
+    )
+    doc = "Inverted residual: expand, depthwise, project; residual when shapes agree"
+    b.define("InvertedResidual", body, params=params, doc=doc)
+
+
+def mobilenet_v2(classes: int = 1000) -> Design:
+    """MobileNetV2 (torchvision's, 3,504,872 parameters) with one InvertedResidual block type."""
+    b = DesignBuilder("mobilenet_v2")
+    conv_bn_act(b)
+    inverted_residual(b)
+    h = b.input((3, 224, 224), node_id="image")
+    h = b.add("ConvBNAct", h, node_id="stem", out_channels=32, kernel_size=3, stride=2)
+    for stage, (t, c, n, s) in enumerate(MOBILENET_V2, start=1):
+        for i in range(n):
+            h = b.add(
+                "InvertedResidual", h, node_id=f"block{stage}_{i + 1}", out_channels=c,
+                stride=s if i == 0 else 1, expand_ratio=t,
+            )  # fmt: skip
+    h = b.add("ConvBNAct", h, node_id="head", out_channels=1280, kernel_size=1)
+    h = b.add("AdaptiveAvgPool2d", h, node_id="pool", output_size=1)
+    h = b.add("Flatten", h, node_id="flatten")
+    h = b.add("Dropout", h, node_id="dropout", p=0.2)
+    b.output(b.add("Linear", h, node_id="classifier", out_features=classes), node_id="logits")
+    return b.build()
+
+
 EXAMPLES = {
     "unet.json": unet,
     "unet_bilinear.json": lambda: unet(bilinear=True),
     "resnet.json": resnet,
     "two_branch.json": two_branch,
     "unet_small.json": unet_small,
+    "mobilenet_v2.json": mobilenet_v2,
 }
 
 

@@ -5,14 +5,31 @@ x = b.input((3, 32, 32))
 h = b.add("Conv2d", x, out_channels=16, node_id="conv")
 b.output(b.add("ReLU", h))
 design = b.build()
+
+A block made of blocks is built the same way and defined in the design; its nodes' parameters may
+be expressions of the block's parameters (``expr("out_channels")``) and a node may exist only
+``when`` a condition holds::
+
+body = b.body("Unit")
+h = body.add("Conv2d", body.input(), out_channels=expr("width"), kernel_size=3, padding=1)
+body.output(body.add("BatchNorm2d", h, when="use_bn"))
+b.define("Unit", body, params=(Int("width", 16, "Channels."), Bool("use_bn", True, "Norm.")))
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from designer.core.composite import CompositeDef
 from designer.core.graph import Design
 from designer.core.layout import auto_layout
+from designer.core.params import Param
+
+
+def expr(text: str) -> dict[str, str]:
+    """A parameter value computed from the enclosing block's parameters: ``expr("2 * width")``."""
+    return {"expr": text}
 
 
 class Port(NamedTuple):
@@ -29,10 +46,19 @@ class DesignBuilder:
         self.design = Design(name)
 
     def input(
-        self, shape: tuple[int, ...], *, node_id: str = "x", label: str | None = None
+        self,
+        shape: tuple[int | str, ...] | None = None,
+        *,
+        node_id: str = "x",
+        label: str | None = None,
+        dtype: str | None = None,
     ) -> Port:
-        """An Input of one sample's shape (batch excluded)."""
-        self.design.add_node("Input", {"shape": list(shape)}, node_id=node_id, label=label)
+        """An Input of one sample's shape (batch excluded; names for sizes that vary) and dtype
+        (float32 by default; int64 for token ids). A block body's inputs take no shape."""
+        params: dict[str, Any] = {} if shape is None else {"shape": list(shape)}
+        if dtype is not None:
+            params["dtype"] = dtype
+        self.design.add_node("Input", params, node_id=node_id, label=label)
         return Port(node_id, "out")
 
     def add(
@@ -41,10 +67,12 @@ class DesignBuilder:
         *inputs: Port,
         node_id: str | None = None,
         label: str | None = None,
+        when: str | None = None,
         **params: Any,
     ) -> Port:
-        """Add a block fed by ``inputs`` in port order; returns its first output."""
-        node_id = self.design.add_node(block_type, params, node_id=node_id, label=label)
+        """Add a block fed by ``inputs`` in port order; returns its first output. ``when`` makes
+        the node conditional (in a block body: while false, its first input flows on)."""
+        node_id = self.design.add_node(block_type, params, node_id=node_id, label=label, when=when)
         spec = self.design.spec(block_type)
         ports = spec.input_ports(len(inputs) - 1) if spec.variadic else spec.inputs
         if len(inputs) > len(ports):
@@ -61,6 +89,30 @@ class DesignBuilder:
         """An Output fed by ``source``."""
         self.add("Output", source, node_id=node_id, label=label)
         return node_id
+
+    def body(self, name: str) -> DesignBuilder:
+        """A builder for the body of a block type ``name`` to :meth:`define`, which may use the
+        block types this design defines."""
+        builder = DesignBuilder(name)
+        builder.design.blocks = self.design.blocks
+        return builder
+
+    def define(
+        self,
+        name: str,
+        body: DesignBuilder,
+        *,
+        params: Sequence[Param] = (),
+        doc: str = "",
+        category: str = "Blocks",
+    ) -> str:
+        """Define a block type of this design from ``body`` (its Inputs and Outputs are the
+        block's ports); later ``add(name, ...)`` calls use it. Returns ``name``."""
+        design = body.build()
+        design.name = name
+        design.blocks = self.design.blocks
+        self.design.blocks[name] = CompositeDef(name, design, tuple(params), category, doc)
+        return name
 
     def build(self) -> Design:
         """The design, laid out left to right."""
