@@ -3,12 +3,12 @@ outputs with copied weights, and generated code equal to the live model."""
 
 from __future__ import annotations
 
+import references
 import torch
 from codegen_helpers import assert_equivalent
 from common import EXAMPLES
 
 import designer
-import references
 
 
 def _matches(name: str, reference: torch.nn.Module, shapes: dict, total: int) -> None:
