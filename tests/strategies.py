@@ -124,6 +124,13 @@ CAPS = {  # keep tensors small: (min, max) by parameter name
     "dim": (-3, 3),
     "start_dim": (0, 3),
     "end_dim": (-1, 3),
+    "num_embeddings": (8, 16),
+    "embedding_dim": (1, 8),
+    "padding_idx": (-2, 8),
+    "num_parameters": (1, 4),
+    "hidden_size": (1, 8),
+    "num_layers": (1, 2),
+    "proj_size": (0, 3),
 }
 SKIP = {"Input", "Output"}
 STARTS = [(3, 12, 12), (4, 10), (2, 6, 6, 6), (5, 16), (8,)]

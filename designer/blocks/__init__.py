@@ -3,6 +3,7 @@
 from designer.blocks import (  # noqa: F401
     activation,
     conv,
+    embedding,
     io,
     linear,
     merge,

@@ -46,6 +46,17 @@ def _concat_shape(p, shapes):
                 code="rank",
             )
         for axis, (a, b) in enumerate(zip(first, shape, strict=True)):
+            if axis != dim and (a is None) != (b is None):
+                varying = "the batch" if axis == 0 else "a size that varies"
+                raise ShapeError(
+                    f"input {i + 1} lines up {varying} with a fixed size of "
+                    f"{a if b is None else b} (dimension {axis})",
+                    "expand the fixed one to the batch first (ExpandBatch)"
+                    if axis == 0
+                    else "fix that size in the Input's shape",
+                    port=i,
+                    code="mismatch",
+                )
             if axis != dim and a is not None and b is not None and a != b:
                 raise ShapeError(
                     f"input {i + 1} is {b} {_axis_word(rank, axis)}, input 1 is {a}",

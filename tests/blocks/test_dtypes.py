@@ -19,9 +19,10 @@ from designer.core.shapes import ShapeError
 
 from .torch_check import ACCEPT, BATCH_ONE, DELIBERATE, EXAMPLES, SCALE, Case, check, one_thread
 
-FAMILIES = ("activation", "conv", "io", "linear", "merge", "norm", "pool", "resize")
+FAMILIES = ("activation", "conv", "embedding", "io", "linear", "merge", "norm", "pool", "resize")
 DTYPES = st.sampled_from(["float32", "int64", "bool"])
-ANY_DTYPE = {"Identity", "Flatten", "Input", "Output"}  # blocks that take every dtype
+# blocks that take integer or boolean tensors: every dtype, or token ids (Embedding)
+ANY_DTYPE = {"Identity", "Flatten", "Input", "Output", "Embedding", "ExpandBatch"}
 
 
 def _family(name: str):
