@@ -9,6 +9,8 @@ from designer.blocks import (  # noqa: F401
     merge,
     norm,
     pool,
+    recurrent,
+    regularization,
     resize,
     torch_call,
 )

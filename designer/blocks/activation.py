@@ -1,9 +1,9 @@
-"""Element-wise activations and the (log-)softmax over one dimension."""
+"""Element-wise activations (PReLU learns its slope) and the (log-)softmax over one dimension."""
 
 from __future__ import annotations
 
 from designer.core.forms import TorchModule, keywords
-from designer.core.params import Choice, Float, Int
+from designer.core.params import MAX_SIZE, Choice, Float, Int
 from designer.core.registry import BlockSpec, register
 from designer.core.shapes import ShapeError, format_shape
 
@@ -20,6 +20,27 @@ def _softmax_shape(p, shapes):
             f"dim={p['dim']} is out of range for a {rank}-D input {format_shape(shape)}",
             f"choose dim between {-rank} and {rank - 1}",
             code="rank",
+        )
+    return shape
+
+
+def _prelu_shape(p, shapes):
+    (shape,) = shapes
+    slopes = p["num_parameters"]
+    if slopes != 1 and len(shape) > 1 and shape[1] is None:
+        raise ShapeError(
+            f"PReLU learns {slopes} slopes, one per channel, but the input's channel count "
+            "(dimension 1) varies",
+            "fix the channel count in the Input's shape, or set num_parameters to 1",
+            code="symbolic",
+        )
+    if slopes != 1 and (len(shape) < 2 or shape[1] != slopes):
+        channels = "no channel dimension" if len(shape) < 2 else f"{shape[1]} channels"
+        raise ShapeError(
+            f"PReLU learns {slopes} slopes, one per channel, but {format_shape(shape)} has "
+            f"{channels}",
+            "set num_parameters to 1 (one shared slope) or to the channel count (dimension 1)",
+            code="channels",
         )
     return shape
 
@@ -61,6 +82,13 @@ _activation(
 _activation("SiLU", "x·sigmoid(x) (swish).")
 _activation("Mish", "x·tanh(softplus(x)).")
 _activation("Hardswish", "Piecewise-linear swish of MobileNetV3.")
+_activation(
+    "Softplus",
+    "log(1 + exp(beta·x)) / beta, x itself where beta·x > threshold.",
+    Float("beta", 1.0, "Sharpness of the curve.", min=0.001, max=100.0),
+    Float("threshold", 20.0, "Above beta·x = threshold the output is x.", min=0.0, max=1000.0),
+    defaults={"beta": 1.0, "threshold": 20.0},
+)
 _activation("Sigmoid", "1 / (1 + exp(−x)).")
 _activation("Tanh", "Hyperbolic tangent.")
 
@@ -78,3 +106,19 @@ for _name, _doc in (
             torch=TorchModule(_name, lambda p, s: ((), {"dim": p["dim"]})),
         )
     )
+register(
+    BlockSpec(
+        name="PReLU",
+        category="Activation",
+        doc="x for x ≥ 0, a learnt slope·x below: one slope, or one per channel.",
+        params=(
+            Int("num_parameters", 1, "Slopes: 1, or the channel count.", min=1, max=MAX_SIZE),
+            Float("init", 0.25, "Initial slope.", min=-10.0, max=10.0),
+        ),
+        shape=_prelu_shape,
+        count=lambda p, s: p["num_parameters"],
+        torch=TorchModule(
+            "PReLU", lambda p, s: ((), keywords(p, {"num_parameters": 1, "init": 0.25}))
+        ),
+    )
+)

@@ -1,15 +1,16 @@
 """Embeddings and learnable tensors: Embedding (token ids to vectors), Parameter (a class token,
-a positional embedding) and ExpandBatch (a class token repeated over the batch)."""
+a positional embedding), ExpandBatch (a class token repeated over the batch), and the two halves
+of a tied language-model head: EmbeddingLookup and TiedLinear read one Parameter's weight."""
 
 from __future__ import annotations
 
 from math import prod
 
-from designer.core.forms import TorchModule, keywords
+from designer.core.forms import Functional, TorchModule, keywords
 from designer.core.params import MAX_SIZE, Choice, Float, Int, Param
 from designer.core.registry import BlockSpec, register
 from designer.core.shapes import ShapeError, format_shape
-from designer.core.tensor import DTYPES, INTEGER, format_spec
+from designer.core.tensor import DTYPES, FLOATING, INTEGER, format_spec
 
 INITS = ("zeros", "normal", "trunc_normal", "ones", "uniform")
 
@@ -80,6 +81,68 @@ def _expand_batch_shape(p, shapes):
     return (like[0], *x[1:])
 
 
+def _weight(block: str, weight, port: int, rank: int = 2):
+    """A wired-in weight: floating, of ``rank`` fixed sizes (a Parameter's)."""
+    if weight.dtype not in FLOATING:
+        raise ShapeError(
+            f"{block}'s weight is {weight.dtype} ({format_spec(weight)})",
+            "wire a Parameter (floating-point) into weight",
+            port,
+            "dtype",
+        )
+    if weight.rank != rank or None in weight.shape:
+        raise ShapeError(
+            f"{block} needs a {rank}-D weight of fixed sizes, got {format_spec(weight)}",
+            "wire a Parameter of shape rows, columns (no batch) into weight",
+            port,
+            "rank",
+        )
+    return weight.shape
+
+
+def _lookup_spec(p, specs):
+    """ids (any shape, integer) and weight (V, D) -> ids' shape + (D,)."""
+    ids, weight = specs
+    if ids.dtype not in INTEGER:
+        raise ShapeError(
+            f"EmbeddingLookup takes integer token ids, input 1 is {ids.dtype} ({format_spec(ids)})",
+            "set the Input's dtype to int64 (token ids)",
+            0,
+            "dtype",
+        )
+    _, width = _weight("EmbeddingLookup", weight, 1)
+    return ids.with_shape((*ids.shape, width)).with_dtype(weight.dtype)
+
+
+def _tied_linear_spec(p, specs):
+    """input (..., F), weight (O, F), bias (O,) -> (..., O)."""
+    x, weight, bias = specs
+    if x.dtype not in FLOATING or x.rank < 1:
+        raise ShapeError(
+            f"TiedLinear takes floating-point features, input 1 is {format_spec(x)}",
+            "feed it the features (float32) to project",
+            0,
+            "dtype",
+        )
+    rows, columns = _weight("TiedLinear", weight, 1)
+    if x.shape[-1] != columns:
+        raise ShapeError(
+            f"the weight is {rows}×{columns}, so the input needs {columns} features in its last "
+            f"dimension, not {x.shape[-1]}",
+            "wire the weight whose columns match the features (an embedding's width)",
+            0,
+            "mismatch",
+        )
+    if bias is not None and (_weight("TiedLinear", bias, 2, rank=1) != (rows,)):
+        raise ShapeError(
+            f"the bias must have {rows} entries (one per output), got {format_spec(bias)}",
+            f"wire a Parameter of shape {rows}",
+            2,
+            "mismatch",
+        )
+    return x.with_shape((*x.shape[:-1], rows))
+
+
 register(
     BlockSpec(
         name="Embedding",
@@ -141,5 +204,29 @@ register(
         shape=_expand_batch_shape,
         dtypes=DTYPES,  # a view: any element type
         torch=TorchModule("ExpandBatch", lambda p, s: ((), {}), layer=True),
+    )
+)
+register(
+    BlockSpec(
+        name="EmbeddingLookup",
+        category="Embedding",
+        doc="Rows of a weight wired in (a Parameter V×D) per token id: an embedding whose table "
+        "a TiedLinear head shares.",
+        inputs=("input", "weight"),
+        tensor_rule=_lookup_spec,
+        functional=Functional("torch.nn.functional.embedding"),
+    )
+)
+register(
+    BlockSpec(
+        name="TiedLinear",
+        category="Embedding",
+        doc="A linear layer whose weight (O×F) is wired in: a language-model head tied to the "
+        "token embedding's Parameter.",
+        inputs=("input", "weight", "bias"),
+        optional_inputs=("bias",),
+        tensor_rule=_tied_linear_spec,
+        macs=lambda p, ins, outs: prod(outs[0][1:]) * ins[0][-1],
+        functional=Functional("torch.nn.functional.linear"),
     )
 )

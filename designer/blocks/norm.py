@@ -1,4 +1,5 @@
-"""Normalisation: BatchNorm1d/2d/3d, GroupNorm, LayerNorm, InstanceNorm1d/2d/3d."""
+"""Normalisation: BatchNorm1d/2d/3d, GroupNorm, LayerNorm, InstanceNorm1d/2d/3d, RMSNorm and
+LayerNorm2d (ConvNeXt's LayerNorm over the channels of an image)."""
 
 from __future__ import annotations
 
@@ -78,6 +79,18 @@ def _layer_norm_shape(p, shapes):
     return shape
 
 
+def _layer_norm2d_shape(p, shapes):
+    (shape,) = shapes
+    if len(shape) < 3:
+        raise ShapeError(
+            f"LayerNorm2d normalises the channels at each position of an N×C×H×W input, "
+            f"{format_shape(shape)} has no positions",
+            "use LayerNorm (dims=1) on N×C features, or feed an image",
+            code="rank",
+        )
+    return shape
+
+
 def _normalized_shape(p, shapes):
     """torch's ``normalized_shape``: an int for one dimension, else a list."""
     dims = shapes[0][-p["dims"] :]
@@ -105,6 +118,16 @@ def _layer_norm_count(p, shapes):
     return (size if p["elementwise_affine"] else 0) + (
         size if p["elementwise_affine"] and p["bias"] else 0
     )
+
+
+def _rms_norm_count(p, shapes):
+    size = prod(shapes[0][len(shapes[0]) - p["dims"] :])  # fails on a symbolic size: torch needs it
+    return size if p["elementwise_affine"] else 0
+
+
+def _layer_norm2d_count(p, shapes):
+    affine = p["elementwise_affine"]
+    return shapes[0][1] * ((2 if p["bias"] else 1) if affine else 0)
 
 
 _BN_DEFAULTS = {"eps": 1e-5, "momentum": 0.1, "affine": True, "track_running_stats": True}
@@ -186,6 +209,56 @@ register(
                 (_normalized_shape(p, s),),
                 keywords(p, {"eps": 1e-5, "elementwise_affine": True, "bias": True}),
             ),
+        ),
+    )
+)
+register(
+    BlockSpec(
+        name="RMSNorm",
+        category="Normalization",
+        doc="Root-mean-square normalisation over the last `dims` dimensions (sizes inferred).",
+        params=(
+            Int("dims", 1, "How many trailing dimensions to normalise.", min=1, max=5),
+            Float(
+                "eps",
+                None,
+                "Added to the mean square; null: torch's default, the dtype's machine epsilon.",
+                min=0.0,
+                max=1.0,
+                optional=True,
+            ),
+            Bool("elementwise_affine", True, "Learn a scale per element."),
+        ),
+        shape=_layer_norm_shape,
+        count=_rms_norm_count,
+        torch=TorchModule(
+            "RMSNorm",
+            lambda p, s: (
+                (_normalized_shape(p, s),),
+                keywords(p, {"eps": None, "elementwise_affine": True}),
+            ),
+        ),
+    )
+)
+register(
+    BlockSpec(
+        name="LayerNorm2d",
+        category="Normalization",
+        doc="LayerNorm over the channels of an N×C×H×W image at each position (ConvNeXt's).",
+        params=(
+            Float("eps", 1e-6, "Added to the variance (ConvNeXt's 1e-6).", min=0.0, max=1.0),
+            Bool("elementwise_affine", True, "Learn a scale (and shift) per channel."),
+            Bool("bias", True, "Learn the shift as well (with elementwise_affine)."),
+        ),
+        shape=_layer_norm2d_shape,
+        count=_layer_norm2d_count,
+        torch=TorchModule(
+            "LayerNorm2d",
+            lambda p, s: (
+                (s[0][1],),
+                keywords(p, {"eps": 1e-5, "elementwise_affine": True, "bias": True}),
+            ),
+            layer=True,
         ),
     )
 )

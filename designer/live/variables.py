@@ -60,10 +60,12 @@ class Variables:
         )
         run_name = "x" if can_reuse_x else self.names.take("x" if "x" not in self.names else "h")
         counter = 1
-        for key, _ in sorted(defined.items(), key=lambda kv: kv[1]):
+        for key, k in sorted(defined.items(), key=lambda kv: kv[1]):
             if key in self.name_of:
                 continue
-            if key in running:
+            if k >= 0 and not self.steps[k].args and key in uses:  # a Parameter: its own name
+                self.name_of[key] = self.names.take(node_label(self.design, key[0]), "x")
+            elif key in running:
                 self.name_of[key] = run_name
             elif key in uses:
                 while f"x{counter}" in self.names:

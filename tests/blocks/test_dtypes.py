@@ -19,10 +19,30 @@ from designer.core.shapes import ShapeError
 
 from .torch_check import ACCEPT, BATCH_ONE, DELIBERATE, EXAMPLES, SCALE, Case, check, one_thread
 
-FAMILIES = ("activation", "conv", "embedding", "io", "linear", "merge", "norm", "pool", "resize")
+FAMILIES = (
+    "activation",
+    "conv",
+    "embedding",
+    "io",
+    "linear",
+    "merge",
+    "norm",
+    "pool",
+    "recurrent",
+    "regularization",
+    "resize",
+)
 DTYPES = st.sampled_from(["float32", "int64", "bool"])
 # blocks that take integer or boolean tensors: every dtype, or token ids (Embedding)
-ANY_DTYPE = {"Identity", "Flatten", "Input", "Output", "Embedding", "ExpandBatch"}
+ANY_DTYPE = {
+    "Identity",
+    "Flatten",
+    "Input",
+    "Output",
+    "Embedding",
+    "ExpandBatch",
+    "EmbeddingLookup",
+}
 
 
 def _family(name: str):
@@ -68,9 +88,9 @@ def batch_one(case: Case) -> bool:
 
 
 def _float_only(case: Case) -> bool:
-    return all(d == "float32" for d in case.dtypes) and case.params.get("dtype", "float32") == (
-        "float32"
-    )
+    """Every wired input (and an Input's dtype) is float32."""
+    wired = [d for d, s in zip(case.dtypes, case.shapes, strict=False) if s is not None]
+    return all(d == "float32" for d in wired) and case.params.get("dtype", "float32") == "float32"
 
 
 def _agree(cases: dict, examples: int) -> Counter:
@@ -102,6 +122,6 @@ def test_dtypes_match_torch() -> None:
 
 
 def test_blocks_of_any_dtype_pass_it_on() -> None:
-    tally = _agree({name: CASES[name] for name in ANY_DTYPE}, 200)
+    tally = _agree({name: CASES[name] for name in ANY_DTYPE}, 400)
     typed = {name for (name, plain, outcome) in tally if not plain and outcome == ACCEPT}
     assert typed == ANY_DTYPE, "an int64 or bool tensor went through each of these"

@@ -9,7 +9,6 @@ import pytest
 from codegen_helpers import assert_equivalent
 from hypothesis import strategies as st
 
-import designer.blocks.embedding  # noqa: F401  (registers the family until blocks/ imports it)
 from designer import DesignBuilder, export_onnx, validate
 from designer.core.builder import Port
 from designer.core.params import ParamError
@@ -82,7 +81,32 @@ def expand_case(draw) -> Case:
     return Case("ExpandBatch", {}, (x, like), draw(BATCH), dtypes)
 
 
-CASES = {"Embedding": embedding_case(), "Parameter": parameter_case(), "ExpandBatch": expand_case()}
+@st.composite
+def lookup_case(draw) -> Case:
+    """Ids (mostly integer) and a weight of V >= 8 rows (ids are drawn below 8), mostly 2-D."""
+    ids = draw(any_shape(range(1, 4), SIZE))
+    weight = draw(st.sampled_from([(8, 3), (9, 5), (10, 1), (12, 2), (8,), (2, 8, 3)]))
+    return Case("EmbeddingLookup", {}, (ids, weight), draw(BATCH), (draw(IDS), "float32"))
+
+
+@st.composite
+def tied_linear_case(draw) -> Case:
+    """Features (..., F), a weight (O, F') with F' mostly F, an optional bias (O,) or wrong."""
+    x = draw(any_shape(range(2, 4), SIZE))
+    rows = draw(SIZE)
+    columns = draw(st.sampled_from([x[-1]] * 4 + [x[-1] + 1]))
+    bias = draw(st.sampled_from([None, None, (rows,), (rows + 1,)]))
+    dtype = draw(st.sampled_from(["float32"] * 6 + ["int64"]))
+    return Case("TiedLinear", {}, (x, (rows, columns), bias), draw(BATCH), (dtype,))
+
+
+CASES = {
+    "Embedding": embedding_case(),
+    "Parameter": parameter_case(),
+    "ExpandBatch": expand_case(),
+    "EmbeddingLookup": lookup_case(),
+    "TiedLinear": tied_linear_case(),
+}
 
 
 def deliberate(case: Case, exc: ShapeError | ParamError) -> bool:
@@ -183,8 +207,29 @@ def token_ids() -> DesignBuilder:
     return b
 
 
-DESIGNS = {"cls_tokens": cls_tokens, "patches": patches, "token_ids": token_ids}
-OUT = {"cls_tokens": (None, 17, 10), "patches": (None, 64, 17), "token_ids": (None, 16, 10)}
+def tied_head() -> DesignBuilder:
+    """A language model's ends: one Parameter table read by the lookup and by the head."""
+    b = DesignBuilder("tied_head")
+    ids = b.input((16,), dtype="int64")
+    table = b.add("Parameter", node_id="wte", shape=[50, 32], init="normal")
+    h = b.add("EmbeddingLookup", ids, table, node_id="lookup")
+    h = b.add("LayerNorm", h, node_id="norm")
+    b.output(b.add("TiedLinear", h, table, node_id="head"))
+    return b
+
+
+DESIGNS = {
+    "cls_tokens": cls_tokens,
+    "patches": patches,
+    "token_ids": token_ids,
+    "tied_head": tied_head,
+}
+OUT = {
+    "cls_tokens": (None, 17, 10),
+    "patches": (None, 64, 17),
+    "token_ids": (None, 16, 10),
+    "tied_head": (None, 16, 50),
+}
 
 
 @pytest.mark.parametrize("name", sorted(DESIGNS))
@@ -194,13 +239,17 @@ def test_design_builds_generates_and_exports(name, tmp_path) -> None:
     assert report.ok, report.errors
     assert report.nodes["y"].in_shapes[0] == OUT[name]
     source = assert_equivalent(design)
-    if name != "token_ids":
+    if name in ("cls_tokens", "patches"):
         assert "self.cls_token()" in source and "self.expand(" in source
+    if name == "tied_head":  # one table, read twice: the weights are tied
+        assert "wte = self.wte()" in source
+        assert "F.embedding(x, wte)" in source and "F.linear(x, wte)" in source
+        assert validate(design).total_params == 50 * 32 + 2 * 32
     result = export_onnx(design, tmp_path / "m.onnx", dynamic=("batch",))
     assert result.checked and len(result.parity) == 2 and all(p.ok for p in result.parity)
-    if name == "token_ids":  # the lookup is a Gather from the table
+    if name in ("token_ids", "tied_head"):  # the lookup is a Gather from the table
         assert result.ops["Gather"] == 1
-    else:  # the learnable tensors are initializers
+    if name in ("cls_tokens", "patches"):  # the learnable tensors are initializers
         initializers = {i.name for i in onnx.load(tmp_path / "m.onnx").graph.initializer}
         assert {"cls_token.weight", "pos_embed.weight"} <= initializers, initializers
 

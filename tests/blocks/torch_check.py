@@ -132,7 +132,10 @@ def rule_verdict(spec: BlockSpec, case: Case) -> tuple[Verdict, dict[str, Any] |
 
 def _check_renamed_batch(spec: BlockSpec, values: Mapping[str, Any], case: Case, shapes) -> None:
     """The batch named B rather than N: the same sizes, and B wherever the batch stays."""
-    renamed = [TensorSpec.of("B" if d is None else d for d in s) for s in case.shapes]
+    renamed = [
+        None if s is None else TensorSpec.of("B" if d is None else d for d in s)
+        for s in case.shapes
+    ]
     out = spec.infer(values, renamed)
     specs = out if isinstance(out, list) else [out]
     assert tuple(s.shape for s in specs) == shapes, f"{case}: a renamed batch changes the sizes"
