@@ -386,3 +386,32 @@ def test_batch_norm_without_running_stats_on_one_value_is_refused(tmp_path):
         designer.export_onnx(design, tmp_path / "m.onnx")
     result = designer.export_onnx(design, tmp_path / "m.onnx", input_shapes={"x": (2, 4, 1)})
     assert result.checked
+
+
+def test_a_dynamic_batch_follows_the_batch_wherever_the_input_puts_it(tmp_path):
+    """Sequence-first inputs (T×N×F) and initial states (L×N×H) have the batch at dimension 1."""
+
+    b = DesignBuilder("sequence_first")
+    x = b.input((6, "N", 4), node_id="x")
+    h0 = b.input((1, "N", 5), node_id="h0")
+    out = b.add("GRU", x, h0, node_id="gru", hidden_size=5, batch_first=False)
+    b.output(out, node_id="y")
+    result = designer.export_onnx(b.build(), tmp_path / "gru.onnx", dynamic=("batch",))
+    assert [p.shapes for p in result.parity] == [
+        {"x": (6, 1, 4), "h0": (1, 1, 5)},
+        {"x": (6, 2, 4), "h0": (1, 2, 5)},
+    ]
+    assert all(p.ok for p in result.parity)
+
+
+def test_an_onnxruntime_failure_is_an_export_error(tmp_path, monkeypatch):
+    from designer.interop import export as export_module
+
+    class Broken:
+        def run(self, *args):
+            raise RuntimeError("[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : bad dims\nmore")
+
+    monkeypatch.setattr(export_module, "session", lambda *a, **k: Broken())
+    with pytest.raises(ExportError, match=r"onnxruntime cannot run the exported .* bad dims"):
+        designer.export_onnx(load(EXAMPLES / "two_branch.json"), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()

@@ -23,6 +23,7 @@ from designer.codegen.source import (
     docstring,
     forward_lines,
     names_in,
+    repeat_call,
     torch_args,
     torch_call,
 )
@@ -134,16 +135,22 @@ class Writer:
         scope = plan.model
         visits = {v.node: v for v in walk(design, plan.report)}
 
-        def node_code(node_id: str) -> str:
-            visit = visits[node_id]
+        def one_code(visit) -> str:
             spec = visit.spec
             if spec.torch is not None:
                 args = spec.torch.args(visit.values, visit.in_shapes)
                 return torch_call(spec, args, visit.values)
-            raw = design.node(node_id)["params"]
+            raw = design.node(visit.node)["params"]
             return self.composite_call(
                 spec.name, visit.info, visit.in_shapes, raw, lambda k: code(visit.values[k])
             )
+
+        def node_code(node_id: str) -> str:
+            visit = visits[node_id]
+            if visit.info.repeat is None:
+                return one_code(visit)
+            calls = [one_code(copy) for copy, _ in visit.copies()]
+            return repeat_call(calls[0], calls[-1], visit.info.repeat)
 
         placement = scope.placement
         slots = tuple(placed_slot(placement, _slot_code(s, node_code)) for s in scope.slots)
@@ -168,18 +175,22 @@ def _slot_code(slot, node_code) -> SlotCode:
 
 
 def _instances(plan: Plan) -> dict[str, list[tuple]]:
-    """Every distinct composite instance (type, values, input shapes), nested ones included, each
-    after the instances inside it."""
+    """Every distinct composite instance (type, values, input shapes), nested ones and those the
+    later copies of a repeated node see included, each after the instances inside it."""
     found: dict[str, list[tuple]] = {}
     seen: set[tuple] = set()
 
-    def key(visit) -> tuple:
-        return _instance_key(visit.spec.name, visit.values, visit.in_shapes)
+    def gather(design, report) -> None:
+        for visit in walk(design, report):
+            for copy, _ in visit.copies() if visit.composite else ():
+                key = _instance_key(copy.spec.name, copy.values, copy.in_shapes)
+                if key not in seen:
+                    seen.add(key)
+                    instance = copy.instance()
+                    gather(instance.body, instance.report)
+                    found.setdefault(copy.spec.name, []).append((key, copy.info, instance))
 
-    for visit in walk(plan.design, plan.report, enter=lambda v: key(v) not in seen):
-        if visit.composite and key(visit) not in seen:
-            seen.add(key(visit))
-            found.setdefault(visit.spec.name, []).append((key(visit), visit.info, visit.instance()))
+    gather(plan.design, plan.report)
     return found
 
 
@@ -278,12 +289,37 @@ class BlockWriter:
                 f"block {self.block.type}, node {node_id!r}: cannot write the branch that is "
                 f"off in this design ({node.error})"
             )
+        info = self.instance.report.nodes.get(node_id)
+        first = self._one(node_id, node, info, node.in_shapes)
+        count = self.composite.body.node(node_id).get("repeat")
+        if count is None:
+            return first
+        rest = self._rest(node_id, node, info, count) or first
+        if isinstance(count, str):
+            count = ast.unparse(self.exprs.tree(count))
+        return repeat_call(first, rest, count)
+
+    def _rest(self, node_id: str, node: SymNode, info, count) -> str | None:
+        """The call of the copies after the first (they read the node's own output); with one
+        copy here and a count that may be more elsewhere, a module's call all the same, so that
+        instances of other depths share the class."""
+        if info is not None and info.repeat > 1:
+            later = dataclasses.replace(info, in_specs=info.out_specs)
+            return self._one(node_id, node, later, node.out_shapes)
+        if not isinstance(count, str) or self.composite.body.spec(node.block).torch is None:
+            return None
+        try:
+            return self._one(node_id, node, None, node.out_shapes)
+        except Exception:  # a copy this instance never builds: any call will do
+            return None
+
+    def _one(self, node_id: str, node: SymNode, info, in_shapes) -> str:
+        """One module's constructor call, on these (symbolic) input shapes."""
         body = self.composite.body
         spec = body.spec(node.block)
-        info = self.instance.report.nodes.get(node_id)
         if spec.torch is not None:
             live = None if info is None else spec.torch.args(info.values, list(info.in_shapes))
-            args = torch_args(spec, node.values, node.in_shapes, live)
+            args = torch_args(spec, node.values, in_shapes, live)
             return torch_call(spec, args, node.values)
         raw = body.node(node_id)["params"]
 
@@ -293,7 +329,7 @@ class BlockWriter:
                 return ast.unparse(self.exprs.tree(value["expr"]))
             return code(plain(node.values[name]))
 
-        return self.writer.composite_call(node.block, info, node.in_shapes, raw, param_code)
+        return self.writer.composite_call(node.block, info, in_shapes, raw, param_code)
 
 
 def _texts(slot: SlotCode) -> list[str]:

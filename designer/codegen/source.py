@@ -67,6 +67,18 @@ def torch_call(spec, args: tuple, values: Mapping[str, Any]) -> str:
     )
 
 
+def repeat_call(first: str, rest: str, count: int | str) -> str:
+    """A repeated node's ``nn.Sequential`` of independently constructed copies: ``first`` once
+    then ``rest`` (the same call when the first copy keeps the spec), ``count`` in all (a number,
+    or an expression's source inside a block)."""
+    if count == 1:
+        return f"nn.Sequential({first})"
+    if rest == first:
+        return f"nn.Sequential(*[{first} for _ in range({count})])"
+    others = count - 1 if isinstance(count, int) else f"{count} - 1"
+    return f"nn.Sequential({first}, *[{rest} for _ in range({others})])"
+
+
 def functional_call(functional: Functional, values: Mapping[str, Any], args: list[str]) -> str:
     """The call a functional op's declaration describes, on the argument expressions ``args``."""
     if functional.infix:

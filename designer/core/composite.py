@@ -23,6 +23,7 @@ from designer.core.expr import ExprError, evaluate
 from designer.core.graph import Design
 from designer.core.params import Param
 from designer.core.registry import BlockSpec
+from designer.core.repeat import evaluated
 from designer.core.shapes import NestedError
 from designer.core.tensor import TensorSpec, as_spec
 from designer.core.validate import Issue, Report, analyze, freeze
@@ -205,12 +206,15 @@ class CompositeDef:
                 params = dict(fixed)
                 for key, text in exprs:
                     params[key] = evaluate(text, env)
+                resolved = {"type": data["type"], "params": params}
+                if "repeat" in data:
+                    resolved["repeat"] = _repeat_count(data["repeat"], env)
             except ExprError as exc:
                 issues.append(
                     Issue(node_id, None, data["type"], "expr", str(exc), "fix the expression")
                 )
                 continue
-            nodes[node_id] = {"type": data["type"], "params": params}
+            nodes[node_id] = resolved
         if issues:
             raise NestedError(issues)
         return nodes, bypass
@@ -244,6 +248,11 @@ def _split_params(data: dict) -> tuple[str | None, dict, tuple[tuple[str, str], 
     expressions as (parameter, text)."""
     exprs = tuple((k, v["expr"]) for k, v in data["params"].items() if is_expr(v))
     return data.get("when"), dict(data["params"]), exprs
+
+
+def _repeat_count(value: Any, env: Mapping[str, Any]) -> Any:
+    """A body node's repeat count for these parameters (an expression evaluated and checked)."""
+    return evaluated(evaluate(value, env)) if isinstance(value, str) else value
 
 
 def _bypass_source(template: _Template, node_id: str) -> tuple[str, str]:

@@ -38,20 +38,35 @@ def _elements(shapes) -> int:
 
 
 def _own_cost(visit: Visit) -> Cost:
-    """A node's cost leaving aside what is inside it (a composite's body counts separately)."""
+    """A node's cost leaving aside what is inside it (a composite's body counts separately);
+    a repeated node's counts every copy."""
     if visit.composite or visit.spec.name in ("Input", "Output"):
         return Cost()
-    macs = visit.spec.macs(visit.values, visit.in_shapes, visit.out_shapes)
-    return Cost(visit.info.params, macs, _elements(visit.info.out_shapes))
+    macs = sum(
+        n * visit.spec.macs(copy.values, copy.in_shapes, copy.out_shapes)
+        for copy, n in visit.copies()
+    )
+    return Cost(visit.info.params, macs, visit.copy_count * _elements(visit.info.out_shapes))
 
 
 def node_cost(design: Design, report: Report, node_id: str) -> Cost:
-    """The cost of one node (a composite block: its parameters and the sum over its body)."""
+    """The cost of one node (a composite block: its parameters and the sum over its body, once
+    per copy of a repeated one)."""
     visit = Visit(design, report, node_id, node_id)
     if not visit.composite:
         return _own_cost(visit)
-    inner = sum((_own_cost(v) for v in visit.inner(enter=True)), Cost())
+    inner = _body_cost(visit)
     return Cost(visit.info.params, inner.macs, inner.activations)
+
+
+def _body_cost(visit: Visit) -> Cost:
+    """MACs and activations of a composite node's body, every copy and nested block included."""
+    total = Cost()
+    for copy, n in visit.copies():
+        for inner in copy.inner():
+            cost = _body_cost(inner) if inner.composite else _own_cost(inner)
+            total += Cost(0, n * cost.macs, n * cost.activations)
+    return total
 
 
 def costs(design: Design, report: Report) -> dict[str, Cost]:

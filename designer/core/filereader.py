@@ -12,6 +12,7 @@ from designer.core.errors import DesignFileError
 from designer.core.expr import ExprError, names_in
 from designer.core.graph import IDENTIFIER, Design
 from designer.core.params import KINDS, Param
+from designer.core.repeat import value_problem
 
 FORMAT = "torch-designer"
 VERSION = 1
@@ -116,10 +117,12 @@ def composite_from_dict(
     for node_id in body.node_ids():
         node = body.node(node_id)
         exprs = [(k, v["expr"]) for k, v in node["params"].items() if is_expr(v)]
-        if "when" in node:
-            exprs.append(("when", node["when"]))
+        for attr in ("when", "repeat"):
+            if isinstance(node.get(attr), str):
+                exprs.append((attr, node[attr]))
         for key, text in exprs:
-            where = f"{path}.nodes[{node_id}].{'when' if key == 'when' else 'params.' + key}"
+            attr = key if key in ("when", "repeat") else "params." + key
+            where = f"{path}.nodes[{node_id}].{attr}"
             try:
                 unknown = sorted(names_in(text) - allowed)
             except ExprError as exc:
@@ -209,9 +212,9 @@ def _read_graph(design: Design, data: dict, path: str, r: _Reader, composite: bo
             node,
             where,
             ("id", "type"),
-            ("params", "label", "pos", "device", "when")
+            ("params", "label", "pos", "device", "when", "repeat")
             if composite
-            else ("params", "label", "pos", "device"),
+            else ("params", "label", "pos", "device", "repeat"),
         )
         node_id = r.ident(node["id"], f"{where}.id")
         if node_id in first_seen:
@@ -251,6 +254,7 @@ def _read_graph(design: Design, data: dict, path: str, r: _Reader, composite: bo
             if "when" in node
             else None,
             device=_device(node, where, r),
+            repeat=_repeat(node, where, r, composite),
         )
     wired: dict[tuple[str, str], int] = {}  # (node, input port) -> edge index: linear loading
     for i, edge in enumerate(r.typed(data["edges"], list, f"{path}.edges", "a list")):
@@ -298,6 +302,16 @@ def _endpoint(value: Any, path: str, r: _Reader, design: Design) -> tuple[str, s
     if node not in design:
         raise r.fail(path, f"no node {node!r}; wires must join existing nodes")
     return node, port
+
+
+def _repeat(node: dict, where: str, r: _Reader, composite: bool) -> int | str | None:
+    """A node's repeat count: a whole number, or inside a block an expression's text."""
+    if "repeat" not in node:
+        return None
+    problem = value_problem(node["repeat"], expressions=composite)
+    if problem is not None:
+        raise r.fail(f"{where}.repeat", problem)
+    return node["repeat"]
 
 
 def _device(node: dict, where: str, r: _Reader) -> str | None:

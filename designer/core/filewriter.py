@@ -55,6 +55,8 @@ def _graph_to_dict(design: Design) -> dict[str, Any]:
         }
         if "when" in d:
             entry["when"] = d["when"]
+        if "repeat" in d:
+            entry["repeat"] = d["repeat"]
         if d.get("device"):
             entry["device"] = d["device"]
         entry["pos"] = [_num(d["pos"][0]), _num(d["pos"][1])]

@@ -6,7 +6,9 @@ Node kinds form a closed set, documented once here:
   as the user gave them; inside composite definitions a value may be ``{"expr": "..."}``),
   ``label`` (free text shown on the canvas and used for generated names), ``pos`` (canvas x, y)
   and, inside composite definitions only, ``when`` (an expression; the node exists only when true);
-  optionally ``device``, its placement tag (see :mod:`designer.core.placement`);
+  optionally ``device``, its placement tag (see :mod:`designer.core.placement`), and ``repeat``,
+  a count of copies applied in sequence (an int; inside composite definitions also an expression's
+  text; see :mod:`designer.core.repeat`);
 * an edge runs from ``(src, src_port)`` to ``(dst, dst_port)``; its key is the input port, so an
   input takes at most one wire while an output fans out freely. Variadic inputs are named
   ``in1``, ``in2``, ... and their order is the order of the numbers (Concat's order matters).
@@ -113,7 +115,7 @@ class Design:
         return list(self.graph.nodes)
 
     def node(self, node_id: str) -> dict[str, Any]:
-        """The attribute dict of a node (type, params, label, pos, when)."""
+        """The attribute dict of a node (type, params, label, pos, when, device, repeat)."""
         try:
             return self.graph.nodes[node_id]
         except KeyError:
@@ -169,6 +171,7 @@ class Design:
         pos: tuple[float, float] = (0.0, 0.0),
         when: str | None = None,
         device: str | None = None,
+        repeat: int | str | None = None,
     ) -> str:
         """Add a block instance and return its id. Validation flags unknown types."""
         node_id = check_id(node_id) if node_id is not None else self.new_id(block_type)
@@ -184,6 +187,8 @@ class Design:
             attrs["when"] = when
         if device:
             attrs["device"] = device
+        if repeat is not None:
+            attrs["repeat"] = repeat
         self.graph.add_node(node_id, **attrs)
         return node_id
 
@@ -236,6 +241,9 @@ class Design:
                     )
             if len(data["pos"]) != 2:
                 raise DesignError(f"node {node_id!r}: pos must be (x, y)")
+            repeat = data.get("repeat", 1)
+            if isinstance(repeat, bool) or not isinstance(repeat, (int, str)):
+                raise DesignError(f"node {node_id!r}: repeat must be a count or an expression")
         seen: set[tuple[str, str]] = set()
         for src, dst, key, data in self.graph.edges(keys=True, data=True):
             if key != data.get("dst_port") or not isinstance(data.get("src_port"), str):

@@ -10,6 +10,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
+from designer.core import repeat
 from designer.core.registry import REGISTRY, no_params
 from designer.core.report import Issue, NodeInfo
 from designer.core.rules import call_with_symbols
@@ -72,6 +73,8 @@ def shared_infer(source, wiring: Wiring, spec, node_id: str, data: dict, in_spec
     params, signature = data["params"], wiring.port_signature(node_id)
     kinds = tuple(map(type, params.values()))  # 1, 1.0 and True are equal, not the same value
     key = (data["type"], id(spec), tuple(params.items()), kinds, in_specs, override, signature)
+    if "repeat" in data:
+        key = (*key, ("repeat", data["repeat"]))
     try:
         hit = SHARED.get(key)
     except TypeError:  # a list among the parameters
@@ -113,7 +116,18 @@ def infer(source, wiring: Wiring, spec, node_id: str, data: dict, in_specs: tupl
         return [Issue(node_id, port, block, exc.code, exc.message, exc.hint)]
     if spec.outputs and len(out) != len(spec.outputs):
         raise ValueError(f"block {block}: its rule gave {len(out)} outputs for {spec.outputs}")
-    return NodeInfo(block, values, in_specs, tuple(out), count, spec.outputs)
+    info = NodeInfo(block, values, in_specs, tuple(out), count, spec.outputs)
+    return info if "repeat" not in data else _repeated(node_id, spec, data, info)
+
+
+def _repeated(node_id: str, spec, data: dict, info: NodeInfo):
+    """A repeated node's NodeInfo for all its copies, or its issues (designer.core.repeat)."""
+    problem = repeat.value_problem(data["repeat"])
+    if problem is not None:
+        return [Issue(node_id, None, spec.name, "repeat", problem, "set repeat to a whole number")]
+    if not repeat.repeatable(spec):
+        return [repeat.not_repeatable(node_id, spec)]
+    return repeat.apply(node_id, spec, info.values, info, data["repeat"], _count)
 
 
 def _count(spec, values: dict, in_specs: tuple) -> int:

@@ -39,10 +39,11 @@ over (the model, the exported program, the ONNX model and its serialized bytes; 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import prod
 
 from designer.core.graph import Design
+from designer.core.repeat import copies
 from designer.core.validate import Report
 
 MiB = 1024**2
@@ -183,21 +184,32 @@ def _walk(design: Design, report: Report, tape: _Tape, args: list[int] | None) -
             if reads:
                 env[(node_id, "out")] = outputs[node_id] = reads[0]
             tape.op(reads + hold)
-        elif spec.composite is not None:
-            inner = spec.composite.instantiate(info.values, list(info.in_shapes))
-            results = _walk(inner.body, inner.report, tape, reads)
-            for port in info.ports:
-                if port in results:
-                    env[(node_id, port)] = results[port]
-            tape.op(reads + hold)  # the caller holds the block's inputs until it returns
         else:
-            writes = [tape.tensor(s) for s in info.out_shapes]
-            env.update(zip(((node_id, p) for p in info.ports), writes, strict=False))
-            work = op_workspace(
-                info.block, info.params, info.in_shapes, info.out_shapes, tape.itemsize
-            )
-            tape.op(reads + hold, writes, work)
+            for copy in _each_copy(info):  # a repeated node: each copy reads the one before
+                made = _module_op(spec, copy, tape, reads, hold)
+                reads = [made[p] for p in copy.ports if p in made][:1] or reads
+            env.update(((node_id, p), t) for p, t in made.items())
     return {n: t for n, t in outputs.items() if report.nodes[n].block == "Output"}
+
+
+def _each_copy(info) -> list:
+    """The NodeInfo each copy of a node sees, in order (one for a node without a repeat), its
+    parameters about one copy's share."""
+    share = info.params // (info.repeat or 1)
+    return [replace(copy, params=share) for copy, n in copies(info) for _ in range(n)]
+
+
+def _module_op(spec, info, tape: _Tape, reads: list[int], hold: list[int]) -> dict[str, int]:
+    """Record one module's ops (a composite block's body walked); its output port tensors."""
+    if spec.composite is not None:
+        inner = spec.composite.instantiate(info.values, list(info.in_shapes))
+        results = _walk(inner.body, inner.report, tape, reads)
+        tape.op(reads + hold)  # the caller holds the block's inputs until it returns
+        return {p: results[p] for p in info.ports if p in results}
+    writes = [tape.tensor(s) for s in info.out_shapes]
+    work = op_workspace(info.block, info.params, info.in_shapes, info.out_shapes, tape.itemsize)
+    tape.op(reads + hold, writes, work)
+    return dict(zip(info.ports, writes, strict=False))
 
 
 def _input(design: Design, info, node_id: str, tape: _Tape, args: list[int] | None) -> int:

@@ -57,6 +57,7 @@ class NodeInfo:
     out_specs: tuple[TensorSpec, ...]
     params: int
     ports: tuple[str, ...] = ()  # output port names, parallel to out_specs
+    repeat: int | None = None  # copies of a repeated node (designer.core.repeat); params count all
 
     @property
     def in_shapes(self) -> tuple[Shape | None, ...]:
@@ -135,6 +136,8 @@ def _node_json(node_id: str, info: NodeInfo) -> dict[str, Any]:
         "output_shapes": [list(s) for s in info.out_shapes],
         "params": info.params,
     }
+    if info.repeat is not None:
+        entry["repeat"] = info.repeat
     if not _plain_specs((info.spec,)):
         entry["spec"] = info.spec.to_json()
     if not _plain_specs(info.out_specs):
@@ -147,4 +150,5 @@ def describe(report: Report, node_id: str) -> str:
     info = report.nodes.get(node_id)
     if info is None:
         return "?"
-    return f"{format_shape(info.spec or info.shape)}  {info.params:,} params"
+    copies = f"  ×{info.repeat}" if info.repeat is not None else ""
+    return f"{format_shape(info.spec or info.shape)}  {info.params:,} params{copies}"

@@ -101,7 +101,7 @@ class Analyzer:
     """Validation with a memo per node, for interactive editing."""
 
     def __init__(self) -> None:
-        # node -> (type, spec, params, in_specs, override, signature, result)
+        # node -> (type, spec, params, in_specs, override, signature, result, repeat)
         self._memo: dict[str, tuple] = {}
         self._seen: _Seen | None = None
         self._infos: dict[str, NodeInfo] = {}
@@ -225,10 +225,21 @@ class Analyzer:
             and memo[4] == override
             and memo[5] == signature
             and memo[2] == params
+            and memo[7] == data.get("repeat")
         ):
             return memo[6]
         result = shared_infer(source, wiring, spec, node_id, data, ins, override)
-        self._memo[node_id] = (block, spec, _snapshot(params), ins, override, signature, result)
+        repeat = data.get("repeat")
+        self._memo[node_id] = (
+            block,
+            spec,
+            _snapshot(params),
+            ins,
+            override,
+            signature,
+            result,
+            repeat,
+        )
         self._recomputed += 1
         return result
 
@@ -272,7 +283,7 @@ class Analyzer:
                     return None
             elif data["type"] != entry[0]:
                 return None
-            elif data["params"] != entry[2]:
+            elif data["params"] != entry[2] or data.get("repeat") != entry[7]:
                 dirty.append(node_id)
         return dirty
 

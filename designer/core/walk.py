@@ -18,6 +18,7 @@ import networkx as nx
 
 from designer.core.graph import Design
 from designer.core.registry import BlockSpec
+from designer.core.repeat import copies
 from designer.core.validate import NodeInfo, Report
 
 
@@ -84,6 +85,25 @@ class Visit:
     def composite(self) -> bool:
         """True for an instance of a block made of blocks."""
         return self.spec.composite is not None
+
+    @property
+    def copy_count(self) -> int:
+        """How many copies the node stands for (its repeat count; 1 when not repeated)."""
+        return (self.info.repeat if self.info is not None else None) or 1
+
+    def copies(self) -> list[tuple[Visit, int]]:
+        """(a visit as one copy sees it, how many copies see it so): the node itself, and for a
+        repeated node whose first copy changes the spec, the others (reading its output)."""
+        if self.info is None:
+            return [(self, 1)]
+        found = []
+        for info, n in copies(self.info):
+            visit = self
+            if info is not self.info:
+                visit = Visit(self.design, self.report, self.node, self.path)
+                visit.info = info
+            found.append((visit, n))
+        return found
 
     def instance(self) -> Any:
         """The composite instance this node builds (resolved body and its report; memoised)."""

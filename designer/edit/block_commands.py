@@ -47,7 +47,11 @@ class BlockCommands(EditorCore):
 
     def ungroup(self, instance: str) -> list[str]:
         """Put a composite instance's nodes back in its place (one undo step); returns them."""
-        self._need(instance)
+        if "repeat" in self._need(instance):
+            raise EditRefused(
+                f"`{instance}` stands for several copies of its block",
+                "expand the repeat first (each copy can then be ungrouped)",
+            )
         scratch = self._scratch()
         try:
             nodes = ungroup(scratch, instance)

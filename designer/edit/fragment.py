@@ -24,6 +24,7 @@ class Fragment:
     nodes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     wires: list[tuple[str, str, str, str]] = field(default_factory=list)
     values: dict[str, dict[str, Any]] = field(default_factory=dict)  # expressions, evaluated
+    repeats: dict[str, int] = field(default_factory=dict)  # repeat expressions, evaluated
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -36,10 +37,13 @@ def take_fragment(design: Design, nodes: Iterable[str], report: Callable[[], Rep
     """
     chosen = [n for n in dict.fromkeys(nodes) if n in design]
     inside = set(chosen)
+    counted = [n for n in chosen if isinstance(design.node(n).get("repeat"), str)]
+    infos = report().nodes if counted else {}
     return Fragment(
         [(n, copy.deepcopy(dict(design.node(n)))) for n in chosen],
         [w for w in design.edges() if w[0] in inside and w[2] in inside],
         _expression_values(design, chosen, report),
+        {n: infos[n].repeat for n in counted if n in infos and infos[n].repeat},
     )
 
 
@@ -75,6 +79,9 @@ def fit_node(
     wired = sum(w[2] == node_id for w in fragment.wires)
     if "when" in fitted and (not wired or not _reads_only(fitted["when"], names)):
         del fitted["when"]
+    count = fitted.get("repeat")
+    if isinstance(count, str) and not _reads_only(count, names):  # its value here, else one copy
+        fitted["repeat"] = fragment.repeats.get(node_id, 1)
     return fitted
 
 

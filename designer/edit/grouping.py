@@ -24,6 +24,7 @@ from designer.core.composite import IMPLICIT, CompositeDef, is_expr
 from designer.core.expr import ExprError, names_in
 from designer.core.graph import IDENTIFIER, Design, DesignError
 from designer.core.params import Param, ParamError
+from designer.core.repeat import MAX_REPEAT
 from designer.core.validate import validate
 
 BLOCK_NAME = re.compile(r"^[A-Z][A-Za-z0-9_]{0,63}$")
@@ -140,6 +141,7 @@ def _body(design: Design, selected: list[str], name: str, feeds, sinks) -> Desig
             label=data["label"],
             pos=data["pos"],
             when=data.get("when"),
+            repeat=data.get("repeat"),
         )
     for port in sinks.values():
         body.add_node("Output", node_id=port, pos=(0, 0))
@@ -268,6 +270,11 @@ def _declare(design: Design, body: Design, selected: list[str], promote) -> tupl
             params.append(Param(declared, "bool", True, f"whether {node_id} is used"))
             args[declared] = {"expr": text}
             data["when"] = declared
+        if isinstance(data.get("repeat"), str):  # an expression: forwarded as a count
+            declared = _fresh(taken, f"{node_id}_repeat")
+            params.append(Param(declared, "int", 1, f"copies of {node_id}", 1, MAX_REPEAT))
+            args[declared] = {"expr": data["repeat"]}
+            data["repeat"] = declared
     return tuple(params), args
 
 
@@ -338,6 +345,7 @@ def ungroup(design: Design, instance: str) -> list[str]:
             node_id=new,
             label=label,
             pos=(_place(x0 + dx), _place(y0 + dy)),
+            repeat=node.get("repeat"),
         )
     for src, src_port, dst, dst_port in body.edges():
         if src in rename and dst in rename:

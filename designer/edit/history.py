@@ -81,7 +81,8 @@ class WireRemoved:
 
 @dataclass(frozen=True)
 class AttrSet:
-    """A node attribute (``params``, ``label`` or ``pos``) changed from ``old`` to ``new``."""
+    """A node attribute (``params``, ``label``, ``pos``, ``repeat``) changed from ``old`` to
+    ``new``; None stands for an optional attribute's absence."""
 
     node_id: str
     key: str
@@ -89,10 +90,17 @@ class AttrSet:
     new: Any
 
     def apply(self, design: Design) -> None:
-        design.graph.nodes[self.node_id][self.key] = copy.deepcopy(self.new)
+        _put(design.graph.nodes[self.node_id], self.key, self.new)
 
     def revert(self, design: Design) -> None:
-        design.graph.nodes[self.node_id][self.key] = copy.deepcopy(self.old)
+        _put(design.graph.nodes[self.node_id], self.key, self.old)
+
+
+def _put(attrs: dict[str, Any], key: str, value: Any) -> None:
+    if value is None:
+        attrs.pop(key, None)
+    else:
+        attrs[key] = copy.deepcopy(value)
 
 
 @dataclass(frozen=True)

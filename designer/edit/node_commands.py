@@ -190,7 +190,7 @@ class NodeCommands(EditorCore):
 
     # -- primitive steps ------------------------------------------------------------------------
     def _set(self, node_id: str, key: str, value: Any) -> None:
-        old = self.design.node(node_id)[key]
+        old = self.design.node(node_id).get(key)
         self._do(AttrSet(node_id, key, copy.deepcopy(old), copy.deepcopy(value)))
 
     def _unwire(self, dst: str, dst_port: str) -> None:

@@ -19,6 +19,7 @@ from designer.blocks import UnknownBlockError
 from designer.core.composite import is_expr
 from designer.core.params import Param
 from designer.core.paramtext import to_text
+from designer.core.repeat import repeatable, shown
 from designer.core.shapes import format_shape
 from designer.gui.theme import ERROR, MUTED
 
@@ -53,6 +54,7 @@ class Inspector:
         self.nodes: list[str] = []  # the selection it shows
         self.fields: dict[str, tuple[int, str]] = {}  # param -> (item, widget kind)
         self.label_field: int | None = None
+        self.repeat_field: int | None = None
         self.summary: int | None = None
         self.show([])
 
@@ -64,6 +66,7 @@ class Inspector:
         """Rebuild for a selection: one node gets its fields, several a count."""
         dpg.delete_item(self.parent, children_only=True)
         self.fields, self.label_field, self.summary = {}, None, None
+        self.repeat_field = None
         self.nodes = list(nodes)
         self.node = nodes[0] if len(nodes) == 1 and nodes[0] in self.editor.design else None
         if self.node is None:
@@ -94,6 +97,8 @@ class Inspector:
                 dpg.add_table_column(init_width_or_weight=NAME_WIDTH, width_fixed=True)
                 dpg.add_table_column()
                 self._label_row(node_id, data["label"])
+                if spec is not None and repeatable(spec):
+                    self._repeat_row(node_id, data)
                 for param in spec.params if spec else ():
                     self._param_row(node_id, param, data["params"])
             self.summary = dpg.add_text("", wrap=300)
@@ -110,6 +115,23 @@ class Inspector:
                 user_data=node_id,
             )
             self.app.add_text_input(self.label_field)
+
+    def _repeat_row(self, node_id: str, data: dict) -> None:
+        """The count of copies applied in sequence (empty: not repeated)."""
+        with dpg.table_row():
+            name = dpg.add_text("repeat")
+            self.repeat_field = dpg.add_input_text(
+                default_value=shown(data),
+                on_enter=True,
+                width=-1,
+                hint="1",
+                callback=self.app.guard(lambda s, a, u: self.editor.set_repeat_text(u, a)),
+                user_data=node_id,
+            )
+            self.app.add_text_input(self.repeat_field)
+            for target in (name, self.repeat_field):
+                with dpg.tooltip(parent=target):
+                    dpg.add_text(_REPEAT, wrap=360)
 
     def _param_row(self, node_id: str, param: Param, params: dict) -> None:
         with dpg.table_row():
@@ -179,6 +201,8 @@ class Inspector:
             return
         if self.label_field is not None and dpg.get_value(self.label_field) != data["label"]:
             dpg.set_value(self.label_field, data["label"])
+        if self.repeat_field is not None and dpg.get_value(self.repeat_field) != shown(data):
+            dpg.set_value(self.repeat_field, shown(data))
         self._summarise(node_id)
 
     def _show_values(self, spec, params: dict) -> bool:
@@ -207,6 +231,8 @@ class Inspector:
             ins = ", ".join(format_shape(s) for s in info.in_shapes) or "-"
             outs = ", ".join(format_shape(s) for s in info.out_shapes) or "-"
             text = f"in {ins}\nout {outs}\n{info.params:,} parameters"
+            if info.repeat is not None:
+                text += f" in {info.repeat} copies"
         if issues:
             text += "\n" + "\n".join(
                 f"! {i.message}" + (f" ({i.hint})" if i.hint else "") for i in issues
@@ -224,6 +250,11 @@ _HELP = (
     "Drag a block from the palette onto the canvas, right-click the canvas for a menu, or press "
     "Space to add a block by name. Drag from an output pin (right) to an input pin (left) to wire;"
     " drop a wire on empty canvas to add a block on it. F fits the design, F1 lists the keys."
+)
+_REPEAT = (
+    "Copies of this block applied one after another (transformer layers, a stage), built as "
+    "nn.Sequential. Empty: once, as a plain node. Inside a block also an expression of its "
+    "parameters, such as depth. Each copy's output must fit the next copy's input."
 )
 _UNKNOWN = (
     "This design names a block type {!r} that this version of torch-designer does not know. "

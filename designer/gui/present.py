@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from designer.blocks import UnknownBlockError
 from designer.core.cost import human, node_cost
+from designer.core.repeat import titled
 from designer.core.shapes import format_shape
 from designer.core.validate import Issue
 from designer.edit.editor import Editor, Ports
@@ -88,7 +89,7 @@ def node_view(
     lines = [f"{_where(i)}{i.message}" + (f"\n    {i.hint}" if i.hint else "") for i in issues]
     errors = [i for i in issues if i.severity == "error"]
     return NodeView(
-        title=data["label"],
+        title=titled(data["label"], data),
         block_line=block_line,
         inputs=ports.inputs,
         outputs=ports.outputs,

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from designer.core.graph import Design
+from designer.core.tensor import BATCH
 from designer.core.validate import validate
 
 SPATIAL_AXES = {3: ("length",), 4: ("height", "width"), 5: ("depth", "height", "width")}
@@ -34,17 +35,30 @@ class AxisError(Exception):
         self.status = status
 
 
+def batch_axes(design: Design) -> dict[str, int]:
+    """Input id -> the axis its batch N sits on (0 unless its shape puts N elsewhere)."""
+    found = {}
+    for node in design.nodes_of_type("Input"):
+        sizes = list(design.node(node)["params"].get("shape", ()))
+        found[node] = sizes.index(BATCH) if BATCH in sizes else 0
+    return found
+
+
 def dynamic_axes(
-    shapes: Mapping[str, tuple[int, ...]], names: Sequence[str]
+    shapes: Mapping[str, tuple[int, ...]],
+    names: Sequence[str],
+    batch: Mapping[str, int] | None = None,
 ) -> dict[str, dict[int, str]]:
-    """Input id -> {axis: name} for the requested dynamic axes; an axis no input has is an error."""
+    """Input id -> {axis: name} for the requested dynamic axes; an axis no input has is an error.
+    ``batch`` gives each input's batch axis (default 0)."""
+    batch = batch or {}
     axes: dict[str, dict[int, str]] = {node: {} for node in shapes}
     for name in dict.fromkeys(names):
         if name not in AXIS_NAMES:
             raise AxisError(f"unknown dynamic axis {name!r}; use {', '.join(AXIS_NAMES)}", status=2)
         found = False
         for node, shape in shapes.items():
-            axis = 0 if name == "batch" else _spatial_axis(name, len(shape))
+            axis = batch.get(node, 0) if name == "batch" else _spatial_axis(name, len(shape))
             if axis is not None:
                 axes[node][axis] = name
                 found = True
@@ -95,7 +109,7 @@ def _varied(shapes, axes, attempts: Mapping[str, int]) -> dict[str, tuple[int, .
     """``shapes`` with each named axis changed by its attempt number (see :data:`SPATIAL_TRIES`)."""
     return {
         node: tuple(
-            _vary(size, axis, attempts[axes[node][axis]])
+            _vary(size, axes[node][axis], attempts[axes[node][axis]])
             if axes.get(node, {}).get(axis) in attempts
             else size
             for axis, size in enumerate(shape)
@@ -104,9 +118,9 @@ def _varied(shapes, axes, attempts: Mapping[str, int]) -> dict[str, tuple[int, .
     }
 
 
-def _vary(size: int, axis: int, attempt: int) -> int:
+def _vary(size: int, name: str, attempt: int) -> int:
     """The batch grows by one; a spatial size takes the attempt's alternative (never itself)."""
-    if axis == 0:
+    if name == "batch":
         return size + 1
     value = SPATIAL_TRIES[attempt](size)
     return value if value >= 1 and value != size else size + 1

@@ -36,6 +36,7 @@ from designer.core.validate import Report, validate
 from designer.core.walk import walk
 from designer.interop.dynamic_axes import (
     AxisError,
+    batch_axes,
     dynamic_axes,
     require_dynamic,
     trace_shapes,
@@ -102,7 +103,7 @@ def export_onnx(
         )
     shapes = example_shapes(design, input_shapes)
     try:
-        axes = dynamic_axes(shapes, dynamic)
+        axes = dynamic_axes(shapes, dynamic, batch_axes(design))
         sizes = [shapes, varied_shapes(design, shapes, axes)] if axes and verify else [shapes]
     except AxisError as exc:
         raise ExportError(str(exc), exc.status) from None
@@ -289,7 +290,13 @@ def _verify(result, payload, data, model, sizes, tolerance, seed, kinds) -> None
         raise ExportError(f"{exc}; nothing was written") from None
     for draw, shapes in enumerate(sizes, start=seed + 1):
         named = dict(zip(result.inputs, shapes.values(), strict=True))
-        result.parity.append(compare(model, runtime, random_inputs(named, draw, kinds), tolerance))
+        try:
+            parity = compare(model, runtime, random_inputs(named, draw, kinds), tolerance)
+        except VerificationError as exc:
+            raise ExportError(
+                f"{exc}; nothing was written (--no-verify writes it anyway)"
+            ) from None
+        result.parity.append(parity)
     failed = [p for p in result.parity if not p.ok]
     if failed:
         raise ExportError(

@@ -88,9 +88,15 @@ def compare(
     with torch.inference_mode():
         expected = model(*inputs.values())
     expected = [t.detach().cpu().numpy() for t in _as_list(expected)]
-    got = runtime.run(None, {name: t.cpu().numpy() for name, t in inputs.items()})
-    max_abs, max_rel = _errors(expected, got)
     shapes = {name: tuple(t.shape) for name, t in inputs.items()}
+    try:
+        got = runtime.run(None, {name: t.cpu().numpy() for name, t in inputs.items()})
+    except Exception as exc:  # onnxruntime's own errors: one line, the shapes it was given
+        sizes = ", ".join(f"{n} {'×'.join(map(str, s))}" for n, s in shapes.items())
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = f"onnxruntime cannot run the exported model at {sizes}: {first}"
+        raise VerificationError(message) from None
+    max_abs, max_rel = _errors(expected, got)
     return Parity(shapes, max_abs, max_rel, tolerance)
 
 

@@ -24,6 +24,7 @@ from designer.live.layers import module_class
 from designer.live.ops import bind
 from designer.live.plan import Plan, PlanError, make_plan
 from designer.live.plan_types import Scope, Slot
+from designer.live.repeat import is_repeated, repeated
 
 __all__ = ["LiveModel", "PlanError", "build", "resolve_device"]
 
@@ -149,7 +150,7 @@ def _capture_module(
     module: nn.Module, nodes, values, capture: dict, prefix: str, names: tuple = ()
 ) -> Any:
     """Run one slot's module recording each node's output (a Sequential member by member)."""
-    if isinstance(module, nn.Sequential):
+    if isinstance(module, nn.Sequential) and not is_repeated(module):
         (value,) = values
         for node, member in zip(nodes, module, strict=True):
             value = _call(member, (value,), capture, f"{prefix}{node}/")
@@ -304,8 +305,11 @@ def _slot_module(slot: Slot, plan: Plan, visits: dict[str, Visit]) -> nn.Module:
 _CLASSES: dict[str, type] = {}
 
 
-def _node_module(visit: Visit, plan: Plan) -> nn.Module:
-    """One node's module: a torch layer from the registry, or a composite block instance."""
+def _node_module(visit: Visit, plan: Plan, *, copy: bool = False) -> nn.Module:
+    """One node's module: a torch layer from the registry, or a composite block instance; a
+    repeated node's is a Sequential of its copies."""
+    if not copy and visit.info.repeat is not None:
+        return repeated(visit, lambda v: _node_module(v, plan, copy=True))
     spec = visit.spec
     if spec.torch is not None:
         positional, keywords = spec.torch.args(visit.values, visit.in_shapes)

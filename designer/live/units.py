@@ -179,18 +179,25 @@ def _chain(design: Design, node_id: str) -> Unit:
     if node_kind(design, node_id) == "functional":
         return Unit("functional", [node_id])
     nodes = [node_id]
-    while single_io(design, nodes[-1]) and "when" not in design.node(nodes[-1]):
+    while single_io(design, nodes[-1]) and not _alone(design, nodes[-1]):
         outs = design.outputs_of(nodes[-1])
         nxt = outs[0][1] if len(outs) == 1 else None
         if (
             nxt is None
             or not single_io(design, nxt)
-            or "when" in design.node(nxt)
+            or _alone(design, nxt)
             or not _sole_link(design, nodes[-1], nxt)
         ):
             break
         nodes.append(nxt)
     return Unit("sequential" if len(nodes) > 1 else "module", nodes)
+
+
+def _alone(design: Design, node_id: str) -> bool:
+    """A conditional or repeated node is a unit of its own (a repeated one's attribute is named
+    after it: ``layers.0.weight``)."""
+    data = design.node(node_id)
+    return "when" in data or "repeat" in data
 
 
 def unit_order(design: Design, units: list[Unit], order: list[str]) -> list[Unit]:
