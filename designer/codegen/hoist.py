@@ -16,8 +16,7 @@ def expr_texts(body: Design) -> list[str]:
     for node_id in body.node_ids():
         data = body.node(node_id)
         texts += [v["expr"] for v in data["params"].values() if is_expr(v)]
-        if "when" in data:
-            texts.append(data["when"])
+        texts += [data[k] for k in ("when", "repeat") if isinstance(data.get(k), str)]
     return texts
 
 

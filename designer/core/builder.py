@@ -68,11 +68,15 @@ class DesignBuilder:
         node_id: str | None = None,
         label: str | None = None,
         when: str | None = None,
+        repeat: int | str | None = None,
         **params: Any,
     ) -> Port:
         """Add a block fed by ``inputs`` in port order; returns its first output. ``when`` makes
-        the node conditional (in a block body: while false, its first input flows on)."""
-        node_id = self.design.add_node(block_type, params, node_id=node_id, label=label, when=when)
+        the node conditional (in a block body: while false, its first input flows on);
+        ``repeat`` runs it that many times in sequence."""
+        node_id = self.design.add_node(
+            block_type, params, node_id=node_id, label=label, when=when, repeat=repeat
+        )
         spec = self.design.spec(block_type)
         ports = spec.input_ports(len(inputs) - 1) if spec.variadic else spec.inputs
         if len(inputs) > len(ports):

@@ -221,13 +221,17 @@ class Actions:
         self._placed(self.editor.ungroup(self.canvas.selection[0]))
 
     def toggle_expand(self) -> None:
-        """Expand the selected block instance in place, or collapse the one a node belongs to."""
+        """Expand the selected block instance in place, or collapse the one a node belongs to;
+        a repeated node becomes its chain of copies (undo brings the ×N node back)."""
         if not self.canvas.selection:
             self.say("select a block instance to expand it in place", WARNING)
             return
         node_id = self.canvas.selection[0]
         instance = self.editor.expansion_of(node_id)
-        if instance is not None:
+        if "repeat" in self.editor.design.node(node_id):
+            self._placed(self.editor.expand_repeat(node_id))
+            self.say(f"expanded {node_id} into its copies: Ctrl+Z repeats it again")
+        elif instance is not None:
             self._placed([self.editor.collapse(instance)])
             self.say(f"collapsed {instance}")
         else:

@@ -53,7 +53,7 @@ EDIT = (
 BLOCK = (
     ("Group into block…", "group_selection"),
     ("Ungroup", "ungroup_selection"),
-    ("Expand / collapse in place", "toggle_expand"),
+    ("Expand / collapse in place (repeats too)", "toggle_expand"),
     None,
     ("Open block", "open_block"),
     ("Back to the design", "leave_block"),
