@@ -124,6 +124,17 @@ CAPS = {  # keep tensors small: (min, max) by parameter name
     "dim": (-3, 3),
     "start_dim": (0, 3),
     "end_dim": (-1, 3),
+    "dim0": (-3, 3),  # the tensor plumbing (designer/blocks/tensors.py)
+    "dim1": (-3, 3),
+    "index": (-2, 2),
+    "start": (-2, 2),
+    "end": (-2, 2),
+    "step": (1, 2),
+    "split_size_or_sections": (1, 8),
+    "upscale_factor": (1, 2),
+    "downscale_factor": (1, 2),
+    "sizes": (-1, 8),
+    "shape": (-1, 8),  # Reshape's sizes (an Input's shape is drawn as a list of its own)
     "num_embeddings": (8, 16),
     "embedding_dim": (1, 8),
     "padding_idx": (-2, 8),
@@ -131,6 +142,9 @@ CAPS = {  # keep tensors small: (min, max) by parameter name
     "hidden_size": (1, 8),
     "num_layers": (1, 2),
     "proj_size": (0, 3),
+    "num_heads": (1, 4),  # attention (designer/blocks/attention.py)
+    "nhead": (1, 4),
+    "dim_feedforward": (1, 16),
 }
 SKIP = {"Input", "Output"}
 STARTS = [(3, 12, 12), (4, 10), (2, 6, 6, 6), (5, 16), (8,)]

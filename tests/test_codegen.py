@@ -220,6 +220,7 @@ def test_every_layer_class_is_defined_once_and_standalone():
     named = {c for spec in REGISTRY if spec.torch for c in spec.torch.layers}
     assert named <= set(CLASSES), named - set(CLASSES)
     for name in CLASSES:
+        assert helper_source(name).isascii(), f"{name}: generated files stay ASCII (ruff RUF00x)"
         tree = ast.parse(helper_source(name))
         bound = {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
         names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]

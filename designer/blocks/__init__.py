@@ -12,6 +12,7 @@ from designer.blocks import (  # noqa: F401
     recurrent,
     regularization,
     resize,
+    tensors,
     torch_call,
 )
 from designer.blocks.library import load_library

@@ -27,7 +27,29 @@ def pad_to_match(x, ref):
     return F.pad(x, pad)
 
 
+def reshape(x, shape):
+    """Reshape each sample of x to shape (one size may be -1); the first dimension stays."""
+    return x.reshape(x.size(0), *shape)
+
+
+def slice_dim(x, dim, start, end, step):
+    """x[start:end:step] along dimension dim: slice_dim(x, 1, 1, None, 1) is x[:, 1:]."""
+    before = (slice(None),) * range(x.dim())[dim]  # the dimensions before dim, kept whole
+    return x[(*before, slice(start, end, step))]
+
+
+def scale(x, factor):
+    """x times a constant factor."""
+    return x * factor
+
+
+def add_scalar(x, value):
+    """x plus a constant value."""
+    return x + value
+
+
 HELPERS: dict[str, Callable] = {"pad_to_match": pad_to_match}
+HELPERS.update(reshape=reshape, slice_dim=slice_dim, scale=scale, add_scalar=add_scalar)
 
 
 def target(functional: Functional, params: Mapping[str, Any] | None = None) -> Callable:

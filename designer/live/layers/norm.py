@@ -6,7 +6,7 @@ from torch import nn
 
 
 class LayerNorm2d(nn.LayerNorm):
-    """LayerNorm over the channels (dimension 1) of an N×C×H×W image at each position, as in
+    """LayerNorm over the channels (dimension 1) of an (N, C, H, W) image at each position, as in
     ConvNeXt: channels moved last, normalised, moved back. Any number of spatial dimensions."""
 
     def forward(self, x):
