@@ -50,6 +50,12 @@ def add_parser(sub):
         help="also write a standalone training script (python FILE --data DIR, or under "
         "torchrun for DDP/FSDP) that imports the model class from -o",
     )
+    p.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="with --train-script: train a placed design in its stages with torch.distributed."
+        "pipelining, one process per stage (torchrun --nproc_per_node=STAGES FILE --data DIR)",
+    )
     add_input_shape(p)
     return p
 
@@ -57,6 +63,8 @@ def add_parser(sub):
 def _script_module(args) -> str | None:
     """The module the training script imports the model from (the ``-o`` file's name)."""
     if not args.train_script:
+        if args.pipeline:
+            raise UsageError("--pipeline needs --train-script train.py: it shapes the script")
         return None
     if not args.output:
         raise UsageError("--train-script needs -o model.py: the script imports the model from it")
@@ -67,6 +75,16 @@ def _script_module(args) -> str | None:
     ):
         raise UsageError(f"-o {args.output!r}: give a .py file with a module name, e.g. model.py")
     return module
+
+
+def _launch(args, design, overrides) -> str:
+    """How to start the training script: torchrun with one process per stage for a pipeline."""
+    if not args.pipeline:
+        return f"python {args.train_script} (or torchrun)"
+    from designer.train.pipeline import plan_stages
+
+    stages = len(plan_stages(design, overrides).devices)
+    return f"torchrun --nproc_per_node={stages} {args.train_script}"
 
 
 def run(args) -> int:
@@ -93,12 +111,16 @@ def run(args) -> int:
         return 0
     script = None
     if module:
+        from designer.train.pipeline import NotPlacedError, render_pipeline_script
         from designer.train.script import render_train_script
 
+        render = render_pipeline_script if args.pipeline else render_train_script
         try:
-            script = render_train_script(
+            script = render(
                 design, module, args.class_name, input_shapes=overrides, templates=args.templates
             )
+        except NotPlacedError as exc:
+            raise UsageError(str(exc)) from None
         except CodegenError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -110,5 +132,5 @@ def run(args) -> int:
     )
     if script is not None:
         atomic_write(args.train_script, script.encode("utf-8"))
-        print(f"wrote {args.train_script}: run python {args.train_script} --data DIR (or torchrun)")
+        print(f"wrote {args.train_script}: run {_launch(args, design, overrides)} --data DIR")
     return 0
