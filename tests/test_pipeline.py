@@ -50,7 +50,10 @@ def script(tmp_path_factory) -> Path:
 
 
 def namespace(script: Path, monkeypatch) -> dict:
+    """The script's globals; its ``model`` module is this test's (another test may have
+    imported a model module of that name)."""
     monkeypatch.syspath_prepend(str(script.parent))
+    monkeypatch.delitem(sys.modules, "model", raising=False)
     return runpy.run_path(str(script), run_name="train")
 
 

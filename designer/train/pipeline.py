@@ -18,7 +18,7 @@ from designer.core.graph import Design
 from designer.live.placed import is_placed
 from designer.live.plan import make_plan
 from designer.live.plan_types import Scope, Step
-from designer.train.script import RECIPE, _plain, _strip, _top_names, recipe, sort_imports
+from designer.train.script import plain, recipe, sort_imports
 
 MODULE = "pipeline_loop"  # the recipe module the pipeline script adds
 
@@ -102,17 +102,6 @@ def plan_stages(design: Design, input_shapes=None) -> StagePlan:
     return stage_plan(design, make_plan(design, input_shapes).model)
 
 
-def pipeline_recipe() -> tuple[list[str], str]:
-    """The recipe's imports and body followed by the pipeline module's."""
-    imports, body = recipe()
-    found, extra = _strip(MODULE, (RECIPE / f"{MODULE}.py").read_text(encoding="utf-8"))
-    clash = _top_names(body) & _top_names(extra)
-    if clash:
-        raise CodegenError(f"recipe/{MODULE}.py redefines {', '.join(sorted(clash))}")
-    imports += [line for line in found if line not in imports]
-    return imports, f"{body}\n\n\n# -- {MODULE} " + "-" * (90 - len(MODULE)) + f"\n\n\n{extra}"
-
-
 def render_pipeline_script(
     design: Design,
     module: str,
@@ -129,13 +118,13 @@ def render_pipeline_script(
         raise CodegenError(f"{module!r} is not a module name the script can import")
     scope = make_plan(design, input_shapes, class_name=class_name).model
     plan = stage_plan(design, scope)
-    imports, body = pipeline_recipe()
+    imports, body = recipe((MODULE,))
     try:
         source = (
             _environment(templates)
             .get_template("pipeline.py.j2")
             .render(
-                design=_plain(design.name),
+                design=plain(design.name),
                 module=module,
                 class_name=scope.name,
                 stages=plan,

@@ -75,10 +75,11 @@ def _top_names(source: str) -> set[str]:
     return names
 
 
-def recipe() -> tuple[list[str], str]:
-    """The recipe's imports and body, refusing two modules that define the same name."""
+def recipe(extra: tuple[str, ...] = ()) -> tuple[list[str], str]:
+    """The recipe's imports and body (its modules, then the ``extra`` ones), refusing two
+    modules that define the same name."""
     imports, bodies, seen = list(SCRIPT_IMPORTS), [], {}
-    for name in MODULES:
+    for name in (*MODULES, *extra):
         found, body = _strip(name, (RECIPE / f"{name}.py").read_text(encoding="utf-8"))
         for top in _top_names(body):
             if top in seen:
@@ -89,7 +90,7 @@ def recipe() -> tuple[list[str], str]:
     return imports, "\n\n\n".join(bodies)
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
     """User text safe inside the script's docstring."""
     ok = text.isprintable() and not set(text) & set('"\\{}')
     return text if ok and text.strip() else "a design"
@@ -138,7 +139,7 @@ def render_train_script(
             _environment(templates)
             .get_template("train.py.j2")
             .render(
-                design=_plain(design.name),
+                design=plain(design.name),
                 module=module,
                 class_name=cls,
                 imports=imports,
