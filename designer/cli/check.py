@@ -37,7 +37,7 @@ def run(args) -> int:
     print_issues(report, args.file)
     if report.ok:
         outs = ", ".join(
-            f"{n} {format_shape(report.nodes[n].shape)}"
+            f"{n} {format_shape(report.nodes[n].spec or report.nodes[n].shape)}"
             for n in design.nodes_of_type("Output")
             if n in report.nodes
         )
@@ -72,7 +72,7 @@ def _rows(design, report, with_cost: bool) -> list[tuple[str, ...]]:
         row = (
             node_id,
             block,
-            format_shape(info.shape) if info else "?",
+            format_shape(info.spec or info.shape) if info else "?",
             f"{info.params:,}" if info else "?",
         )
         if with_cost:
