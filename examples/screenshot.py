@@ -1,6 +1,7 @@
 """Render examples/unet.json in the editor under Xvfb and save docs/unet_editor.png (README).
 
-Run: ``python examples/screenshot.py [DESIGN] [OUT.png]`` (or ``scripts/screenshot``). Needs Xvfb;
+Run: ``python examples/screenshot.py [DESIGN] [OUT.png] [NODE]`` (or ``scripts/screenshot``); NODE
+is selected, so the inspector shows it (default: up1). Needs Xvfb;
 the picture is made from the real window, so it stays current with the editor.
 """
 
@@ -21,7 +22,9 @@ from designer.gui.headless import virtual_display  # noqa: E402
 SELECTED = "up1"  # shown in the inspector: an Up block with its skip input
 
 
-def render(design: Path, out: Path, size: tuple[int, int] = (1600, 1000)) -> Path:
+def render(
+    design: Path, out: Path, size: tuple[int, int] = (1600, 1000), selected: str = SELECTED
+) -> Path:
     """Open ``design``, select one node, wait for the device probe, save the frame buffer."""
     import dearpygui.dearpygui as dpg
 
@@ -32,8 +35,8 @@ def render(design: Path, out: Path, size: tuple[int, int] = (1600, 1000)) -> Pat
     app = App(editor, size=size, recovery=Path(ROOT / "out" / "screenshot-recovery"))
     for _ in range(5):
         app.frame()
-    if SELECTED in editor.design:
-        app.select([SELECTED])
+    if selected in editor.design:
+        app.select([selected])
     if shutil.which("xdotool"):  # park the pointer on the status bar: no hover highlight
         subprocess.run(["xdotool", "mousemove", str(size[0] - 1), str(size[1] - 1)], check=False)
     deadline = time.monotonic() + 60
@@ -54,7 +57,7 @@ def main() -> int:
     design = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "examples" / "unet.json"
     out = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "docs" / "unet_editor.png"
     with virtual_display("1600x1000x24"):
-        render(design, out)
+        render(design, out, selected=sys.argv[3] if len(sys.argv) > 3 else SELECTED)
     print(f"wrote {out}")
     return 0
 
