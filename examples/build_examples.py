@@ -215,6 +215,60 @@ def mobilenet_v2(classes: int = 1000) -> Design:
     return b.build()
 
 
+def vit(image=32, patch=8, dim=64, depth=4, heads=4, mlp=128, classes=10) -> Design:
+    """A Vision Transformer (tiny by default; ViT-B/16 is 224, 16, 768, 12, 12, 3072, 1000):
+    patches, a class token, positions, pre-norm encoder layers as one Repeat node, a head on the
+    class token."""
+    tokens = (image // patch) ** 2 + 1
+    b = DesignBuilder("vit")
+    x = b.input((3, image, image), node_id="image")
+    x = b.add("PatchEmbedding", x, node_id="patches", embed_dim=dim, patch_size=patch)
+    cls = b.add("Parameter", node_id="cls_token", shape=[1, 1, dim], init="zeros")
+    cls = b.add("ExpandBatch", cls, x, node_id="cls_tokens")
+    x = b.add("Concat", cls, x, node_id="sequence", dim=1)
+    pos = b.add("Parameter", node_id="pos_embedding", shape=[1, tokens, dim], init="normal")
+    x = b.add("Add", x, pos, node_id="positioned")
+    x = b.add(
+        "TransformerEncoderLayer", x, node_id="encoder", repeat=depth, nhead=heads,
+        dim_feedforward=mlp, dropout=0.0, activation="gelu", norm_first=True,
+    )  # fmt: skip
+    x = b.add("LayerNorm", x, node_id="norm")
+    x = b.add("Select", x, node_id="class_token", dim=1, index=0)
+    b.output(b.add("Linear", x, node_id="head", out_features=classes), node_id="logits")
+    return b.build()
+
+
+def gpt(vocab=256, context=32, dim=64, depth=2, heads=4, tied=True) -> Design:
+    """A GPT-2 style decoder (tiny by default; GPT-2 small is 50257, 1024, 768, 12, 12): token
+    and position embeddings, causal pre-norm blocks as one Repeat node, an LM head tied to the
+    token table (one Parameter read by the lookup and the head) or its own Linear."""
+    b = DesignBuilder("gpt")
+    ids = b.input((context,), node_id="tokens", dtype="int64")
+    wte = b.add("Parameter", node_id="wte", shape=[vocab, dim], init="normal")
+    x = b.add("EmbeddingLookup", ids, wte, node_id="token_embedding")
+    wpe = b.add("Parameter", node_id="wpe", shape=[1, context, dim], init="normal")
+    x = b.add("Add", x, wpe, node_id="positioned")
+    x = b.add("TransformerBlock", x, node_id="blocks", repeat=depth, num_heads=heads, causal=True)
+    x = b.add("LayerNorm", x, node_id="ln_f")
+    if tied:
+        x = b.add("TiedLinear", x, wte, node_id="lm_head")
+    else:
+        x = b.add("Linear", x, node_id="lm_head", out_features=vocab, bias=False)
+    b.output(x, node_id="logits")
+    return b.build()
+
+
+def lstm_classifier(vocab=100, embed=32, hidden=48, classes=5, length=12) -> Design:
+    """Token ids -> Embedding -> 2-layer bidirectional LSTM -> the last step -> Linear."""
+    b = DesignBuilder("lstm_classifier")
+    x = b.input((length,), node_id="tokens", dtype="int64")
+    x = b.add("Embedding", x, node_id="embed", num_embeddings=vocab, embedding_dim=embed)
+    x = b.add("LSTM", x, node_id="lstm", hidden_size=hidden, num_layers=2, bidirectional=True)
+    x = b.add("Select", x, node_id="last_step", dim=1, index=-1)
+    b.output(b.add("Linear", x, node_id="head", out_features=classes), node_id="logits")
+    return b.build()
+
+
 EXAMPLES = {
     "unet.json": unet,
     "unet_bilinear.json": lambda: unet(bilinear=True),
@@ -222,6 +276,9 @@ EXAMPLES = {
     "two_branch.json": two_branch,
     "unet_small.json": unet_small,
     "mobilenet_v2.json": mobilenet_v2,
+    "vit.json": vit,
+    "gpt.json": gpt,
+    "lstm_classifier.json": lstm_classifier,
 }
 
 

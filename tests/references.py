@@ -74,7 +74,12 @@ def copy_weights(source: nn.Module, target: nn.Module) -> None:
     """Load ``source``'s state into ``target``: entries of equal shape pair up in order (a bare
     ``nn.Parameter`` sorts first in a hand-written module's state, last in a submodule's)."""
     ours = list(source.state_dict().values())
-    theirs = target.state_dict()
+    seen: set[int] = set()
+    theirs = {}  # one entry per tensor: a tied weight is loaded once
+    for key, value in target.state_dict().items():
+        if value.data_ptr() not in seen:
+            seen.add(value.data_ptr())
+            theirs[key] = value
     assert len(theirs) == len(ours), (len(theirs), len(ours))
     by_shape: dict[tuple, list] = {}
     for value in ours:
@@ -84,7 +89,8 @@ def copy_weights(source: nn.Module, target: nn.Module) -> None:
         queue = by_shape.get(tuple(value.shape))
         assert queue, f"{key}: no entry of shape {tuple(value.shape)} left"
         state[key] = queue.pop(0)
-    target.load_state_dict(state, strict=True)
+    target.load_state_dict(state, strict=False)
+    assert all(torch.equal(target.state_dict()[k], v) for k, v in state.items())
 
 
 def causal_mask(length: int) -> torch.Tensor:

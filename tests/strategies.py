@@ -237,7 +237,11 @@ def designs(
     for step in range(draw(st.integers(1, max_blocks))):
         for _attempt in range(6):
             spec = design.spec(draw(st.sampled_from(names)))
-            n_inputs = draw(st.integers(spec.min_inputs, 3)) if spec.variadic else len(spec.inputs)
+            n_inputs = (
+                draw(st.integers(spec.min_inputs, 3))
+                if spec.variadic
+                else len(spec.required_inputs) + draw(st.integers(0, len(spec.optional_inputs)))
+            )
             sources = [draw(st.sampled_from(tensors)) for _ in range(n_inputs)]
             node_id = f"n{step}"
             design.add_node(spec.name, draw(param_values(spec)), node_id=node_id)

@@ -2,6 +2,7 @@
 
 from designer.blocks import (  # noqa: F401
     activation,
+    attention,
     conv,
     embedding,
     io,

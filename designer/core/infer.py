@@ -127,6 +127,10 @@ def _repeated(node_id: str, spec, data: dict, info: NodeInfo):
         return [Issue(node_id, None, spec.name, "repeat", problem, "set repeat to a whole number")]
     if not repeat.repeatable(spec):
         return [repeat.not_repeatable(node_id, spec)]
+    wired = [p for p, s in zip(spec.inputs[1:], info.in_specs[1:], strict=False) if s is not None]
+    if wired:
+        message = f"a repeated {spec.name} takes only its first input; {wired[0]} is wired"
+        return [Issue(node_id, wired[0], spec.name, "repeat", message, f"unwire {wired[0]}")]
     return repeat.apply(node_id, spec, info.values, info, data["repeat"], _count)
 
 

@@ -63,12 +63,12 @@ def evaluated(value: Any) -> int:
 
 
 def repeatable(spec) -> bool:
-    """True for a module block (torch module or composite) with one input and one output."""
+    """True for a module block (torch module or composite) with one required input (optional
+    ones, such as masks, stay unwired) and one output."""
     return (
         (spec.torch is not None or spec.composite is not None)
         and not spec.variadic
-        and not spec.optional_inputs
-        and len(spec.inputs) == 1
+        and len(spec.required_inputs) == 1
         and len(spec.outputs) == 1
     )
 

@@ -97,6 +97,11 @@ for _name, _op in _OPS.items():
         setattr(_cls, f"__r{_name}__", _rev)
 
 
+class SymBool(SymInt):
+    """A bool with its expression (bool cannot be subclassed: an int of 0 or 1 that ``plain``
+    turns back into a bool)."""
+
+
 class SymStr(Sym, str):
     """A string with its expression."""
 
@@ -131,7 +136,7 @@ class _Opaque:
 
 _OPAQUE = {
     cls: type(f"Opaque{cls.__name__}", (_Opaque, cls), {})
-    for cls in (SymInt, SymFloat, SymStr, SymTuple)
+    for cls in (SymInt, SymBool, SymFloat, SymStr, SymTuple)
 }
 
 
@@ -145,6 +150,8 @@ def plain(value: Any) -> Any:
     """The concrete value (containers converted element by element)."""
     if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, SymBool):
+        return bool(value)
     if isinstance(value, SymInt):
         return int(value)
     if isinstance(value, SymFloat):
@@ -179,7 +186,7 @@ def wrap(value: Any, node: ast.expr) -> Any:
     if not has_names(node):
         return value
     if isinstance(value, bool):
-        return SymInt(int(value), node)
+        return SymBool(int(value), node)
     for base, cls in ((int, SymInt), (float, SymFloat), (str, SymStr), (tuple, SymTuple)):
         if isinstance(value, base):
             return cls(plain(value), node)
@@ -328,7 +335,11 @@ def evaluate_body(
         if spec.name == "Input":
             flow[(node_id, "out")] = input_shapes[node_id]
             continue
-        in_shapes = [flow[key] for key in visit.inputs]
+        if spec.optional_inputs:  # one entry per port, None for an unwired one (as validation)
+            wires = body.inputs_of(node_id)
+            in_shapes = [flow[wires[p]] if p in wires else None for p in spec.inputs]
+        else:
+            in_shapes = [flow[key] for key in visit.inputs]
         node = _evaluate_node(body, node_id, scope, in_shapes)
         nodes[node_id] = node
         for port, shape in zip(spec.outputs, node.out_shapes, strict=False):

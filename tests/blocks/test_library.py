@@ -163,9 +163,47 @@ def test_example_unet_count_matches_reference(name, bilinear) -> None:
     assert report.total_params == sum(p.numel() for p in reference.parameters())
 
 
+@pytest.mark.parametrize(("dim", "patch", "size"), [(16, 4, (8, 8)), (8, 3, (9, 6))])
+def test_patch_embedding_matches_reference(dim, patch, size) -> None:
+    """A strided convolution, flattened, tokens first: N×(H/p·W/p)×dim."""
+    from torch import nn
+
+    class Patches(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.proj = nn.Conv2d(3, dim, patch, patch)
+
+        def forward(self, x):
+            return self.proj(x).flatten(2).transpose(1, 2)
+
+    x = (None, 3, *size)
+    shapes, count = ours("PatchEmbedding", {"embed_dim": dim, "patch_size": patch}, [x])
+    ref_shapes, ref_count = theirs(Patches(), _batched(x))
+    assert [_batched(s) for s in shapes] == ref_shapes
+    assert count == ref_count
+
+
+@pytest.mark.parametrize(("width", "heads", "ratio"), [(16, 4, 4), (12, 3, 2)])
+def test_transformer_block_matches_reference(width, heads, ratio) -> None:
+    """The pre-norm block has the parameters of torch's norm-first encoder layer (GELU)."""
+    from torch import nn
+
+    reference = nn.TransformerEncoderLayer(
+        width, heads, width * ratio, 0.0, "gelu", batch_first=True, norm_first=True
+    )
+    x = (None, 7, width)
+    params = {"num_heads": heads, "mlp_ratio": ratio, "causal": True}
+    shapes, count = ours("TransformerBlock", params, [x])
+    ref_shapes, ref_count = theirs(reference, _batched(x))
+    assert [_batched(s) for s in shapes] == ref_shapes
+    assert count == ref_count
+
+
 REFERENCES = {  # every library block and the test comparing it with the reference
     "DoubleConv": test_double_conv_matches_reference,
     "Down": test_down_matches_reference,
     "Up": test_up_matches_reference,
     "OutConv": test_out_conv_matches_reference,
+    "PatchEmbedding": test_patch_embedding_matches_reference,
+    "TransformerBlock": test_transformer_block_matches_reference,
 }
