@@ -148,6 +148,7 @@ CAPS = {  # keep tensors small: (min, max) by parameter name
 }
 SKIP = {"Input", "Output"}
 STARTS = [(3, 12, 12), (4, 10), (2, 6, 6, 6), (5, 16), (8,)]
+ID_STARTS = [(6,), (3, 4)]  # int64 token ids: N×6, N×3×4
 
 
 def block_names() -> list[str]:
@@ -230,7 +231,11 @@ def designs(
     if hostile:  # mostly the hostile block, on images
         names, starts = [*local, *local, "Conv2d", "ReLU", "Add", "Concat", "Upsample"], STARTS[:1]
     design = _empty_design(local)
-    design.add_node("Input", {"shape": list(draw(st.sampled_from(starts)))}, node_id="x")
+    if not hostile and draw(st.integers(0, 4)) == 0:  # token ids, for Embedding and friends
+        start = {"shape": list(draw(st.sampled_from(ID_STARTS))), "dtype": "int64"}
+    else:
+        start = {"shape": list(draw(st.sampled_from(starts)))}
+    design.add_node("Input", start, node_id="x")
     analyzer = Analyzer()
     report = analyzer.run(design)
     tensors = [("x", "out")]

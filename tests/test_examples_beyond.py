@@ -70,3 +70,12 @@ def test_generated_code_equals_the_live_model(name):
 def test_the_gpt_head_reads_the_token_table():
     source = designer.generate_code(designer.load(EXAMPLES / "gpt.json"))
     assert "F.embedding(tokens, wte)" in source and "F.linear(x, wte)" in source
+
+
+@pytest.mark.parametrize("name", ["vit.json", "gpt.json", "lstm_classifier.json"])
+def test_onnx_export_agrees_with_onnxruntime(name, tmp_path):
+    result = designer.export_onnx(
+        designer.load(EXAMPLES / name), tmp_path / "model.onnx", dynamic=("batch",)
+    )
+    assert result.checked and len(result.parity) == 2
+    assert all(p.ok and p.max_rel <= 1e-4 for p in result.parity), result.parity
