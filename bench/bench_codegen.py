@@ -1,6 +1,11 @@
-"""Speed of the live model and the generated code against a hand-written U-Net.
+"""Speed of the live model and the generated code against a hand-written reference.
 
-    python bench/bench_codegen.py [--size 256] [--reps 12] [--device cpu|cuda] [--amp]
+    python bench/bench_codegen.py [--model unet|vit|gpt] [--size 256] [--reps 12]
+                                  [--device cpu|cuda] [--amp]
+
+The U-Net is the seed's; the ViT (ViT-S/16 width, 6 layers, 224x224) and the GPT (GPT-2 style,
+4 layers of width 256, 128 tokens) are the bundled examples' generators at a benchmark size,
+against the hand-written references of tests/references.py.
 
 The three models get the same weights and the same input, run interleaved (the order rotates each
 repetition) after a warm-up, and the medians are compared with the hand-written reference.
@@ -10,6 +15,7 @@ Target: both ratios at most 1.02 on CPU.
 from __future__ import annotations
 
 import argparse
+import runpy
 import statistics
 import sys
 import time
@@ -21,32 +27,59 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
 
+import references  # noqa: E402
 from reference_unet import ReferenceUNet, copy_weights  # noqa: E402
 
 import designer  # noqa: E402
 
+GENERATOR = runpy.run_path(str(ROOT / "examples" / "build_examples.py"))
+VIT = {"image": 224, "patch": 16, "dim": 384, "depth": 6, "heads": 6, "mlp": 1536, "classes": 1000}
+GPT = {"vocab": 1000, "context": 128, "dim": 256, "depth": 4, "heads": 4}
 
-def models(size: int, device: torch.device) -> dict[str, torch.nn.Module]:
-    """Live, generated and reference U-Nets with identical weights, in eval mode."""
-    design = designer.load(ROOT / "examples" / "unet.json")
-    shapes = {"x": (1, 3, size, size)}
+
+def case(model: str, size: int) -> tuple:
+    """(design, input shapes, hand-written reference, weight copier, example input)."""
+    if model == "unet":
+        shapes = {"x": (1, 3, size, size)}
+        design = designer.load(ROOT / "examples" / "unet.json")
+        return design, shapes, ReferenceUNet(), copy_weights, torch.randn(shapes["x"])
+    if model == "vit":
+        shapes = {"image": (1, 3, VIT["image"], VIT["image"])}
+        design = GENERATOR["vit"](**VIT)
+        return (
+            design,
+            shapes,
+            references.vit(**VIT),
+            references.copy_weights,
+            torch.randn(shapes["image"]),
+        )
+    shapes = {"tokens": (1, GPT["context"])}
+    ids = torch.randint(0, GPT["vocab"], shapes["tokens"])
+    design = GENERATOR["gpt"](**GPT)
+    return design, shapes, references.gpt(**GPT), references.copy_weights, ids
+
+
+def models(model: str, size: int, device: torch.device) -> tuple[dict, torch.Tensor]:
+    """Live, generated and reference models with identical weights, in eval mode; the input."""
+    design, shapes, reference, copy, x = case(model, size)
     live = designer.build(design, device, shapes)
     namespace: dict = {}
-    exec(
-        compile(designer.generate_code(design, "UNet", input_shapes=shapes), "unet", "exec"),
-        namespace,
-    )
-    generated = namespace["UNet"]().to(device)
+    exec(compile(designer.generate_code(design, "Model", input_shapes=shapes), model, "exec"),
+         namespace)  # fmt: skip
+    generated = namespace["Model"]().to(device)
     generated.load_state_dict(live.state_dict(), strict=True)
-    reference = ReferenceUNet().to(device)
-    copy_weights(live, reference)
-    return {"hand-written": reference.eval(), "generated": generated.eval(), "live": live.eval()}
+    reference = reference.to(device)
+    copy(live, reference)
+    nets = {"hand-written": reference.eval(), "generated": generated.eval(), "live": live.eval()}
+    return nets, x.to(device)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=256, help="input height and width")
+    parser.add_argument("--model", choices=("unet", "vit", "gpt"), default="unet")
+    parser.add_argument("--size", type=int, default=256, help="the U-Net's input height and width")
     parser.add_argument("--reps", type=int, default=12, help="timed repetitions per model")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--amp", action="store_true", help="autocast (fp16 on CUDA, bf16 on CPU)")
@@ -56,8 +89,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    nets = models(args.size, device)
-    x = torch.randn(1, 3, args.size, args.size, device=device)
+    nets, x = models(args.model, args.size, device)
     dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
     autocast = torch.autocast(device.type, dtype=dtype) if args.amp else nullcontext()
     times: dict[str, list[float]] = {name: [] for name in nets}
@@ -65,7 +97,9 @@ def main() -> None:
     names = list(nets)
     with torch.inference_mode(), autocast:
         outputs = {name: net(x) for name, net in nets.items()}  # warm-up, and a sanity check
-        same = all(torch.equal(outputs["generated"], o) for o in outputs.values())
+        same = all(
+            torch.allclose(outputs["generated"], o, rtol=1e-4, atol=1e-5) for o in outputs.values()
+        )
         for rep in range(args.reps):
             for name in names[rep % 3 :] + names[: rep % 3]:
                 sync()
@@ -78,8 +112,11 @@ def main() -> None:
     print(file=sys.stderr)
     base = statistics.median(times["hand-written"])
     base_cpu = statistics.median(cpu["hand-written"])
-    mode = f"{device}{' amp' if args.amp else ''}, 1x3x{args.size}x{args.size}, {args.reps} reps"
-    print(f"U-Net forward ({mode}, {torch.get_num_threads()} threads; outputs identical: {same})")
+    size = "x".join(map(str, x.shape))
+    mode = f"{device}{' amp' if args.amp else ''}, {size}, {args.reps} reps"
+    print(
+        f"{args.model} forward ({mode}, {torch.get_num_threads()} threads; outputs equal: {same})"
+    )
     for name in names:
         median, median_cpu = statistics.median(times[name]), statistics.median(cpu[name])
         print(
