@@ -68,7 +68,8 @@ def _rows(design, report, with_cost: bool) -> list[tuple[str, ...]]:
     batch = next((s[0] for s in (i.shape for i in report.nodes.values()) if s and s[0]), 1)
     for node_id in report.order:
         info = report.nodes.get(node_id)
-        block = design.node(node_id)["type"]
+        data = design.node(node_id)
+        block = data["type"] + (f" ×{data['repeat']}" if "repeat" in data else "")
         row = (
             node_id,
             block,
