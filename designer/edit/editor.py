@@ -15,7 +15,8 @@ shown design cannot hold (expressions reading names it lacks become their values
 The commands live in one module per concern, each a mixin over :class:`EditorCore` (state,
 listeners, undo plumbing): :mod:`~designer.edit.node_commands`, :mod:`~designer.edit.clipboard`,
 :mod:`~designer.edit.block_commands` (with :mod:`~designer.edit.expansion`),
-:mod:`~designer.edit.repeat_commands` and :mod:`~designer.edit.file_commands`.
+:mod:`~designer.edit.repeat_commands`, :mod:`~designer.edit.placement_commands` and
+:mod:`~designer.edit.file_commands`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from designer.edit.expansion import ExpansionCommands
 from designer.edit.file_commands import FileCommands
 from designer.edit.fragment import Fragment
 from designer.edit.node_commands import MAX_INT, NodeCommands, Ports
+from designer.edit.placement_commands import PlacementCommands
 from designer.edit.refused import EditRefused
 from designer.edit.repeat_commands import RepeatCommands
 from designer.edit.search import block_types, find_blocks, find_nodes
@@ -46,5 +48,12 @@ __all__ = [
 ]
 
 
-class Editor(NodeCommands, RepeatCommands, ClipboardCommands, ExpansionCommands, FileCommands):
+class Editor(
+    PlacementCommands,
+    NodeCommands,
+    RepeatCommands,
+    ClipboardCommands,
+    ExpansionCommands,
+    FileCommands,
+):
     """One open design with its file, undo history, listeners and current validation report."""

@@ -14,6 +14,6 @@ The window, :mod:`~designer.gui.app`, is built by :mod:`~designer.gui.layout` an
 (:mod:`~designer.gui.palette`, :mod:`~designer.gui.inspector`, :mod:`~designer.gui.issues`,
 :mod:`~designer.gui.status`, :mod:`~designer.gui.dialogs`, :mod:`~designer.gui.find`,
 :mod:`~designer.gui.helpwindow`, :mod:`~designer.gui.panels`, :mod:`~designer.gui.exportdialog`,
-:mod:`~designer.gui.runpanel`, :mod:`~designer.gui.trainpanel`) see the window only through
-:class:`~designer.gui.host.Host`. Only this package imports dearpygui.
+:mod:`~designer.gui.placedialog`, :mod:`~designer.gui.runpanel`, :mod:`~designer.gui.trainpanel`)
+see the window only through :class:`~designer.gui.host.Host`. Only this package imports dearpygui.
 """

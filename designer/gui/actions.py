@@ -259,6 +259,13 @@ class Actions:
     def export(self) -> None:
         self.export_dialog.open()
 
+    def split_over_devices(self) -> None:
+        """Ask for devices, then split the design into stages over them (one undo step)."""
+        if self.editor.scope:
+            self.say("go back to the design to split it: a block runs where it is placed", WARNING)
+            return
+        self.split_dialog.open()
+
     def _check_device(self) -> None:
         try:
             self.device = probe_device()

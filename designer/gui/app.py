@@ -32,6 +32,7 @@ from designer.gui.keys import KeyBatch
 from designer.gui.layout import SIDE_WIDTH, WindowLayout
 from designer.gui.menus import Menus
 from designer.gui.pacing import Pacer, glfw_waker
+from designer.gui.placedialog import PlacementLegend, SplitDialog
 from designer.gui.present import status_line, window_title
 from designer.gui.theme import ERROR, WARNING, Themes, load_font, load_mono_font
 from designer.gui.viewactions import ViewActions
@@ -102,6 +103,7 @@ class App(Actions, FileActions, ViewActions, Gestures, Menus, WindowLayout):
             disable_close=True,
         )
         self._build()
+        self.split_dialog, self.legend = SplitDialog(self), PlacementLegend()
         dpg.set_exit_callback(self.guard(lambda s, a, u: self.request_quit()))
         dpg.setup_dearpygui()
         dpg.show_viewport()
@@ -267,6 +269,7 @@ class App(Actions, FileActions, ViewActions, Gestures, Menus, WindowLayout):
         if dpg.get_value(self.tabs) == self.cost_tab:
             self.costs.poll()
         self.camera.poll(self.minimap_on)
+        self.legend.poll(self.canvas.placement, self.camera.area())
         self.resize_side()
         self.drag_minimap()
         title = window_title(self.editor)

@@ -251,7 +251,7 @@ class Camera:
             if view is None:
                 continue
             category, composite = canvas.family(node_id)
-            colour = title_colour(category, composite, view.severity)
+            colour = title_colour(category, composite, view.severity, canvas.device_colour(node_id))
             shape = view.output_text[0] if view.output_text else view.block_line
             pos = design.node(node_id)["pos"]
             boxes.append(NodeBox(node_id, pos, canvas.size_of(node_id), colour, view.title, shape))

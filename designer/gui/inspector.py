@@ -19,6 +19,7 @@ from designer.blocks import UnknownBlockError
 from designer.core.composite import is_expr
 from designer.core.params import Param
 from designer.core.paramtext import to_text
+from designer.core.placement import device_of, tag_of
 from designer.core.repeat import repeatable, shown
 from designer.core.shapes import format_shape
 from designer.gui.theme import ERROR, MUTED
@@ -55,6 +56,8 @@ class Inspector:
         self.fields: dict[str, tuple[int, str]] = {}  # param -> (item, widget kind)
         self.label_field: int | None = None
         self.repeat_field: int | None = None
+        self.device_field: int | None = None
+        self.device_tips: list[int] = []
         self.summary: int | None = None
         self.show([])
 
@@ -66,7 +69,8 @@ class Inspector:
         """Rebuild for a selection: one node gets its fields, several a count."""
         dpg.delete_item(self.parent, children_only=True)
         self.fields, self.label_field, self.summary = {}, None, None
-        self.repeat_field = None
+        self.repeat_field = self.device_field = None
+        self.device_tips: list[int] = []
         self.nodes = list(nodes)
         self.node = nodes[0] if len(nodes) == 1 and nodes[0] in self.editor.design else None
         if self.node is None:
@@ -74,6 +78,11 @@ class Inspector:
             dpg.add_text(text, parent=self.parent, color=MUTED, wrap=300)
             if not nodes:
                 dpg.add_text(_HELP, parent=self.parent, color=MUTED, wrap=300)
+            elif not self.editor.scope:
+                with dpg.table(header_row=False, parent=self.parent):
+                    dpg.add_table_column(init_width_or_weight=NAME_WIDTH, width_fixed=True)
+                    dpg.add_table_column()
+                    self._device_row(self._present(nodes))
             return
         self._build(self.node)
 
@@ -99,6 +108,8 @@ class Inspector:
                 self._label_row(node_id, data["label"])
                 if spec is not None and repeatable(spec):
                     self._repeat_row(node_id, data)
+                if not self.editor.scope:
+                    self._device_row([node_id])
                 for param in spec.params if spec else ():
                     self._param_row(node_id, param, data["params"])
             self.summary = dpg.add_text("", wrap=300)
@@ -132,6 +143,35 @@ class Inspector:
             for target in (name, self.repeat_field):
                 with dpg.tooltip(parent=target):
                     dpg.add_text(_REPEAT, wrap=360)
+
+    def _device_row(self, node_ids: list[str]) -> None:
+        """The placement tag of the shown nodes (several: all at once; mixed tags show empty)."""
+        with dpg.table_row():
+            name = dpg.add_text("device")
+            self.device_field = dpg.add_input_text(
+                default_value=self._common_tag(node_ids),
+                on_enter=True,
+                width=-1,
+                hint="model's device",
+                callback=self.app.guard(lambda s, a, u: self.editor.set_devices(u, a)),
+                user_data=node_ids,
+            )
+            self.app.add_text_input(self.device_field)
+            for target in (name, self.device_field):
+                with dpg.tooltip(parent=target):
+                    self.device_tips.append(dpg.add_text(self._device_help(), wrap=360))
+
+    def _device_help(self) -> str:
+        stages = self.editor.root.meta.get("stages") or []
+        mapping = ", ".join(f"{k} → {d}" for k, d in enumerate(stages)) or "none declared"
+        return _DEVICE.format(mapping)
+
+    def _present(self, nodes: list[str]) -> list[str]:
+        return [n for n in nodes if n in self.editor.design]
+
+    def _common_tag(self, nodes: list[str]) -> str:
+        tags = {tag_of(self.editor.design, n) for n in self._present(nodes)}
+        return tags.pop() if len(tags) == 1 else ""
 
     def _param_row(self, node_id: str, param: Param, params: dict) -> None:
         with dpg.table_row():
@@ -186,6 +226,7 @@ class Inspector:
     def refresh(self) -> None:
         """Show the design's current values (after an edit, an undo or a refused value)."""
         node_id = self.node
+        self._refresh_device()
         if node_id is None:
             return
         if node_id not in self.editor.design:
@@ -204,6 +245,17 @@ class Inspector:
         if self.repeat_field is not None and dpg.get_value(self.repeat_field) != shown(data):
             dpg.set_value(self.repeat_field, shown(data))
         self._summarise(node_id)
+
+    def _refresh_device(self) -> None:
+        if self.device_field is None or not dpg.does_item_exist(self.device_field):
+            return
+        tag = self._common_tag(self.nodes)
+        if dpg.get_value(self.device_field) != tag:
+            dpg.set_value(self.device_field, tag)
+        help_text = self._device_help()
+        for tip in self.device_tips:
+            if dpg.get_value(tip) != help_text:
+                dpg.set_value(tip, help_text)
 
     def _show_values(self, spec, params: dict) -> bool:
         """Put the values in their fields; True when a field needs another kind of widget."""
@@ -233,12 +285,22 @@ class Inspector:
             text = f"in {ins}\nout {outs}\n{info.params:,} parameters"
             if info.repeat is not None:
                 text += f" in {info.repeat} copies"
+        text += "\n" + self._placement(node_id)
         if issues:
             text += "\n" + "\n".join(
                 f"! {i.message}" + (f" ({i.hint})" if i.hint else "") for i in issues
             )
         dpg.set_value(self.summary, text)
         dpg.configure_item(self.summary, color=ERROR if issues else (-255, 0, 0, 255))
+
+    def _placement(self, node_id: str) -> str:
+        """Where the node runs: ``runs on stage 1 (cuda:1)``."""
+        tag = tag_of(self.editor.design, node_id)
+        if not tag:
+            return "runs where the model is put"
+        device = device_of(self.editor.root, tag)
+        where = f"stage {tag}" if tag.isdigit() else tag
+        return f"runs on {where}" + (f" ({device})" if device and device != tag else "")
 
 
 def _describe(param: Param) -> str:
@@ -255,6 +317,11 @@ _REPEAT = (
     "Copies of this block applied one after another (transformer layers, a stage), built as "
     "nn.Sequential. Empty: once, as a plain node. Inside a block also an expression of its "
     "parameters, such as depth. Each copy's output must fit the next copy's input."
+)
+_DEVICE = (
+    "Where this node runs: cpu, cuda, cuda:N, meta, mps, or a stage index whose device the "
+    "design's stages give (here: {}). Empty: where the model is put. Model > Split over devices "
+    "places every node at once. A block instance runs whole where it is placed."
 )
 _UNKNOWN = (
     "This design names a block type {!r} that this version of torch-designer does not know. "

@@ -58,7 +58,11 @@ BLOCK = (
     ("Open block", "open_block"),
     ("Back to the design", "leave_block"),
 )
-MODEL = (("Run", "run_model"), ("Export ONNX…", "export"))
+MODEL = (
+    ("Run", "run_model"),
+    ("Export ONNX…", "export"),
+    ("Split over devices…", "split_over_devices"),
+)
 VIEW = (
     ("Fit the design", "fit_all"),
     ("Fit the selection", "fit_selection"),

@@ -54,6 +54,8 @@ class ViewActions:
                 return
         if self.group_dialog.visible:
             self.group_dialog.close()
+        elif self.split_dialog.visible:
+            self.split_dialog.close()
         elif self.files.visible:
             self.files.close()
         elif self.canvas.selection:

@@ -16,8 +16,14 @@ from designer.edit.editor import Change, Editor, EditRefused, Ports
 from designer.gui import nodeitems
 from designer.gui.idmap import IdMap, PortRef, Wire
 from designer.gui.nodeitems import NodeItems
-from designer.gui.present import NodeView, issues_by_node, node_view
-from designer.gui.theme import Themes
+from designer.gui.present import (
+    NodeView,
+    PlacementView,
+    issues_by_node,
+    node_view,
+    placement_view,
+)
+from designer.gui.theme import Themes, device_colour
 from designer.gui.view import Point, View, estimated_size
 
 NODE_PAD = 8  # a node's reported rect_min is its title's: this far inside its top left corner
@@ -41,7 +47,9 @@ class Canvas:
         self.revision = 0  # bumped by every sync that redrew something
         self.was_reset = False  # the last sync showed another design (the camera fits it)
         self._fresh: set[str] = set()  # nodes drawn or resized since their size was measured
-        self._red: set[Wire] = set()  # wires drawn red
+        self._styled: dict[Wire, str] = {}  # wires drawn other than plain: "error" or "cut"
+        self.placement: PlacementView | None = None  # the design's stages and cut wires
+        self._placed_at = -1  # the editor version the placement was worked out for
         self._pending: set[str] = set()
         self._wires_dirty = False
         self._reset = True
@@ -80,6 +88,7 @@ class Canvas:
         self.was_reset = self._reset
         if self._reset:
             self._clear()
+        self._follow_placement()
         design = self.editor.design
         for node_id in sorted(self._pending - set(design.graph)):
             self._delete_node(node_id)
@@ -99,10 +108,35 @@ class Canvas:
         self.revision += 1
         return True
 
+    def _follow_placement(self) -> None:
+        """Work out the placement again after a change; nodes whose tag or colour changed, and
+        the nodes their wires reach, are drawn again (their input tips name the cuts)."""
+        if self._placed_at == self.editor.version and not self._reset:
+            return
+        self._placed_at = self.editor.version
+        before, self.placement = self.placement, placement_view(self.editor)
+        if _legend(before) != _legend(self.placement):
+            self._restyle = True
+            return
+        old = before.tags if before else {}
+        new = self.placement.tags if self.placement else {}
+        changed = {n for n in old.keys() | new.keys() if old.get(n) != new.get(n)}
+        design = self.editor.design
+        for node_id in changed & set(design.graph):
+            self._pending.add(node_id)
+            self._pending.update(dst for _, dst, _ in design.outputs_of(node_id))
+
+    def device_colour(self, node_id: str) -> tuple[int, int, int] | None:
+        """The colour of a node's placement (None in an unplaced design or when untagged)."""
+        if self.placement is None:
+            return None
+        index = self.placement.index(self.placement.tags.get(node_id, ""))
+        return None if index is None else device_colour(index)
+
     def _clear(self) -> None:
         dpg.delete_item(self.node_editor, children_only=True)
         self.ids = IdMap()
-        self._red.clear(), self._fresh.clear()
+        self._styled.clear(), self._fresh.clear()
         self.views.clear(), self.items.clear(), self.drawn.clear(), self.sizes.clear()
         self.selection, self.highlighted = [], []
 
@@ -110,13 +144,13 @@ class Canvas:
         """Draw a node if new, rebuild it if its ports changed, else update what changed."""
         data = self.editor.design.node(node_id)
         info = self.editor.report.nodes.get(node_id)
-        flags = (node_id in self.highlighted, self.cost, expanded)
+        flags = (node_id in self.highlighted, self.cost, expanded, self.device_colour(node_id))
         state = (info, issues, data["pos"], flags)
         if not touched and node_id in self.drawn and _same(self.drawn[node_id], state):
             return
         old = self.views.get(node_id)
         known = None if touched or old is None else Ports(old.inputs, old.outputs)
-        view = node_view(self.editor, node_id, issues, known, cost=self.cost)
+        view = node_view(self.editor, node_id, issues, known, self.cost, self.placement)
         if old is None or (old.inputs, old.outputs) != (view.inputs, view.outputs):
             self._delete_node(node_id)
             self._draw_node(node_id, view)
@@ -144,7 +178,12 @@ class Canvas:
         category, composite = self._family(self.editor.design.node(node_id)["type"])
         expanded = self.drawn[node_id][3][2] if node_id in self.drawn else False
         theme = self.themes.for_node(
-            category, composite, view.severity, node_id in self.highlighted, expanded
+            category,
+            composite,
+            view.severity,
+            node_id in self.highlighted,
+            expanded,
+            self.device_colour(node_id),
         )
         if items.theme != theme:
             dpg.bind_item_theme(items.node, theme)
@@ -165,7 +204,7 @@ class Canvas:
 
     def _delete_node(self, node_id: str) -> None:
         for wire in self.ids.wires_touching(node_id):
-            self._red.discard(wire)
+            self._styled.pop(wire, None)
             link = self.ids.drop_wire(wire)
             if link is not None and dpg.does_item_exist(link):
                 dpg.delete_item(link)
@@ -179,7 +218,7 @@ class Canvas:
         wanted = set(self.editor.design.edges())
         for wire in set(self.ids.wire_item) - wanted:
             link = self.ids.drop_wire(wire)
-            self._red.discard(wire)
+            self._styled.pop(wire, None)
             if link is not None and dpg.does_item_exist(link):
                 dpg.delete_item(link)
         for wire in sorted(wanted - set(self.ids.wire_item)):
@@ -190,13 +229,24 @@ class Canvas:
         self._colour_wires()
 
     def _colour_wires(self) -> None:
-        """Wires into a faulty input are red (only links whose state changed are touched)."""
+        """Wires into a faulty input are red, else wires between devices are the cut colour
+        and thicker (only links whose state changed are touched)."""
+        cuts = self.placement.cuts if self.placement is not None else {}
+        themes = {"error": self.themes.error_link, "cut": self.themes.cut_link}
         for wire, link in self.ids.wire_item.items():
             view = self.views.get(wire[2])
             bad = view is not None and wire[3] in view.bad_ports
-            if bad != (wire in self._red):
-                dpg.bind_item_theme(link, self.themes.error_link if bad else self.themes.link)
-                self._red.symmetric_difference_update({wire})
+            style = "error" if bad else "cut" if wire in cuts else ""
+            if style != self._styled.get(wire, ""):
+                dpg.bind_item_theme(link, themes.get(style, self.themes.link))
+                if style:
+                    self._styled[wire] = style
+                else:
+                    self._styled.pop(wire, None)
+
+    def cut_wires(self) -> list[Wire]:
+        """The wires drawn as cuts (between two devices)."""
+        return sorted(w for w, style in self._styled.items() if style == "cut")
 
     # -- the view ---------------------------------------------------------------------------------
     def set_view(self, view: View) -> None:
@@ -320,6 +370,11 @@ class Canvas:
             x, y = x - NODE_PAD, y - NODE_PAD
             rects[node_id] = ((float(x), float(y)), (float(x + w), float(y + h)))
         return rects
+
+
+def _legend(placement: PlacementView | None) -> tuple:
+    """What decides every node's colour: the placement tags in the legend's order."""
+    return () if placement is None else tuple((s.tag, s.device) for s in placement.stages)
 
 
 def _same(a: tuple, b: tuple) -> bool:

@@ -57,7 +57,8 @@ class Driver:
         """An empty design, no dialogs, no selection, the pointer parked on empty canvas."""
         app = self.app
         windows = (app.quick_add.window, app.context_menu.window, app.question.window)
-        for window in (*windows, app.export_dialog.window, app.group_dialog.window):
+        dialogs = (app.export_dialog.window, app.group_dialog.window, app.split_dialog.window)
+        for window in (*windows, *dialogs):
             dpg_hide(window)
         for window in (app.find.window, app.help.window):
             dpg_hide(window)
