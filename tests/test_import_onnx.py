@@ -137,7 +137,18 @@ def exported(tmp_path_factory):
     return export
 
 
-@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.json")))
+# The ONNX converters cover the CNN vocabulary; token ids, attention and recurrent layers are not
+# converted yet (ROADMAP): those examples are expected to be refused, with a message.
+BEYOND_CNN = {"gpt.json", "lstm_classifier.json", "vit.json"}
+ROUND_TRIPS = [
+    pytest.param(name, marks=pytest.mark.xfail(raises=(BadFile, ImportFailed), strict=True))
+    if name in BEYOND_CNN
+    else name
+    for name in sorted(p.name for p in EXAMPLES.glob("*.json"))
+]
+
+
+@pytest.mark.parametrize("example", ROUND_TRIPS)
 def test_every_example_round_trips_through_designer_export(example, exported):
     _, shapes, original, path, written = exported(example)
     result = import_onnx(path)
