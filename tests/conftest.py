@@ -14,7 +14,7 @@ def tiny():
     """Input 3x32x32 -> Conv2d(16) -> ReLU -> Output."""
     b = DesignBuilder("tiny")
     x = b.input((3, 32, 32))
-    h = b.add("Conv2d", x, node_id="conv", out_channels=16)
+    h = b.add("Conv2d", x, node_id="conv", out_channels=16, padding=1)
     b.output(b.add("ReLU", h, node_id="relu"))
     return b.build()
 

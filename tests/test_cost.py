@@ -45,8 +45,8 @@ def test_unet_total(unet):
 def test_linear_and_conv_macs_match_torch_flop_counter():
     b = designer.DesignBuilder()
     x = b.input((3, 16, 16))
-    h = b.add("Conv2d", x, node_id="conv", out_channels=8, stride=2, groups=1)
-    h = b.add("ConvTranspose2d", h, node_id="up", out_channels=4)
+    h = b.add("Conv2d", x, node_id="conv", out_channels=8, stride=2, padding=1)
+    h = b.add("ConvTranspose2d", h, node_id="up", out_channels=4, stride=2)
     h = b.add("Flatten", h, node_id="flat")
     b.output(b.add("Linear", h, node_id="fc", out_features=10))
     design = b.build()

@@ -15,9 +15,9 @@ from designer.edit.editor import Editor, EditRefused, find_blocks
 def chain() -> Editor:
     b = DesignBuilder("chain")
     x = b.input((3, 16, 16))
-    h = b.add("Conv2d", x, node_id="conv", out_channels=8)
+    h = b.add("Conv2d", x, node_id="conv", out_channels=8, padding=1)
     h = b.add("ReLU", h, node_id="relu")
-    h = b.add("Conv2d", h, node_id="conv2", out_channels=4)
+    h = b.add("Conv2d", h, node_id="conv2", out_channels=4, padding=1)
     b.output(h)
     return Editor(b.build())
 

@@ -20,7 +20,7 @@ EMPTY = {"format": "torch-designer", "version": 1, "nodes": [], "edges": []}
 def chain():
     b = DesignBuilder("chain")
     x = b.input((3, 16, 16))
-    h = b.add("Conv2d", x, node_id="conv", out_channels=8)
+    h = b.add("Conv2d", x, node_id="conv", out_channels=8, padding=1)
     h = b.add("BatchNorm2d", h, node_id="bn")
     h = b.add("ReLU", h, node_id="relu")
     skip = b.add("Conv2d", x, node_id="proj", out_channels=8, kernel_size=1, padding=0)
@@ -156,7 +156,7 @@ def reloads(design):
 
 def test_selection_feeding_nothing_gets_its_open_ends_as_outputs():
     design = chain()
-    design.add_node("Conv2d", {"out_channels": 2}, node_id="tail")
+    design.add_node("Conv2d", {"out_channels": 2, "padding": 1}, node_id="tail")
     design.connect("add", "out", "tail", "in")  # tail feeds nothing
     instance = group(design, ["tail"], "Tail")
     block = design.blocks["Tail"]

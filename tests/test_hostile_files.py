@@ -15,7 +15,7 @@ import pytest
 from common import EXAMPLES
 from nested_blocks import nested_file
 
-from designer.core.fileformat import MAX_BYTES, DesignFileError, load, loads, read_text
+from designer.core.fileformat import MAX_BYTES, VERSION, DesignFileError, load, loads, read_text
 
 UNET = EXAMPLES / "unet.json"
 
@@ -86,7 +86,8 @@ def test_duplicate_keys_are_named():
 
 
 def test_integer_literal_over_the_digit_limit():
-    text = UNET.read_text().replace('"version": 1', '"version": ' + "9" * 5000, 1)
+    text = UNET.read_text().replace(f'"version": {VERSION}', '"version": ' + "9" * 5000, 1)
+    assert "9" * 5000 in text
     with pytest.raises(DesignFileError, match="invalid JSON"):
         loads(text)
 

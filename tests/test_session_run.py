@@ -22,7 +22,7 @@ from designer.run.session import (
 def small():
     b = DesignBuilder("small")
     x = b.input((3, 8, 8))
-    h = b.add("Conv2d", x, node_id="conv", out_channels=4)
+    h = b.add("Conv2d", x, node_id="conv", out_channels=4, padding=1)
     h = b.add("ReLU", h, node_id="relu")
     b.output(b.add("MaxPool2d", h, node_id="pool"))
     return b.build()

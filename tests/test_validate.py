@@ -118,7 +118,8 @@ def test_channel_mismatch_on_add():
     b.output(b.add("Add", a, c, node_id="add"))
     (issue,) = issues_by_code(validate(b.design))["channels"]
     assert (issue.node, issue.port) == ("add", "in2")
-    assert issue.message == "input 2 is 16 channels, the inputs before it are 8"
+    assert issue.message == "branch `a` gives 8 channels, branch `c` gives 16: Add needs them equal"
+    assert issue.hint.startswith("insert a 1x1 Conv2d (out_channels=16, kernel_size=1) after `a`")
 
 
 def test_rank_mismatch():
@@ -133,9 +134,8 @@ def test_spatial_mismatch_on_concat_speaks_like_a_person():
     b = DesignBuilder()
     x = b.input((3, 142, 142))
     down = b.add("MaxPool2d", x, node_id="pool")
-    up = b.add(
-        "ConvTranspose2d", b.add("MaxPool2d", down, node_id="pool2"), node_id="up", out_channels=3
-    )
+    pool2 = b.add("MaxPool2d", down, node_id="pool2")
+    up = b.add("ConvTranspose2d", pool2, node_id="up", out_channels=3, kernel_size=2, stride=2)
     b.output(b.add("Concat", down, up, node_id="cat"))
     (issue,) = issues_by_code(validate(b.design))["mismatch"]
     assert issue.node == "cat" and issue.port == "in2"

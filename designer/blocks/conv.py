@@ -181,8 +181,9 @@ def _common(n: int, kernel: int, padding_choices: tuple = ()):
         ),
         Ints(
             "padding",
-            1 if padding_choices else 0,
-            "Zero-padding added to both sides.",
+            0,
+            "Zero-padding added to both sides"
+            + (" ('same' keeps the size at stride 1)." if padding_choices else "."),
             n,
             min=0,
             max=1024,
@@ -222,10 +223,7 @@ for _n in (1, 2, 3):
             category="Convolution",
             doc=f"{_n}-D transposed convolution (learned upsampling).",
             params=(
-                _base[0],
-                _base[1],
-                Ints("stride", 2, "Stride of the convolution.", _n, min=1, max=1024),
-                _base[3],
+                *_base[:4],
                 Ints(
                     "output_padding",
                     0,

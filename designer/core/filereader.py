@@ -15,9 +15,45 @@ from designer.core.params import KINDS, Param
 from designer.core.repeat import value_problem
 
 FORMAT = "torch-designer"
-VERSION = 1
+VERSION = 2
 MAX_NODES = 100_000
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}  # version N -> function turning N into N + 1
+# Version 2 took torch's defaults: Conv padding 0 (was 1), ConvTranspose stride 1 (was 2).
+V1_DEFAULTS = {
+    **{f"Conv{n}d": {"padding": 1} for n in (1, 2, 3)},
+    **{f"ConvTranspose{n}d": {"stride": 2} for n in (1, 2, 3)},
+}
+
+
+def _explicit_v1_defaults(data: dict) -> dict:
+    """Version 1 to 2: write the old defaults into every node that relied on them, so that the
+    design keeps its meaning (the nodes of the design's own blocks too). What is malformed is
+    left as it is, for the reader to report."""
+    data = _fill_nodes(dict(data))
+    blocks = data.get("blocks")
+    if isinstance(blocks, dict):
+        data["blocks"] = {
+            name: _fill_nodes(dict(block)) if isinstance(block, dict) else block
+            for name, block in blocks.items()
+        }
+    return data
+
+
+def _fill_nodes(graph: dict) -> dict:
+    """``graph`` (a copy) with the old defaults written into its nodes' params (copies)."""
+    nodes = graph.get("nodes")
+    if not isinstance(nodes, list):
+        return graph
+    graph["nodes"] = filled = list(nodes)
+    for i, node in enumerate(nodes):
+        kind = node.get("type") if isinstance(node, dict) else None
+        old = V1_DEFAULTS.get(kind) if isinstance(kind, str) else None
+        params = node.get("params", {}) if old else None
+        if isinstance(params, dict) and not old.keys() <= params.keys():
+            filled[i] = {**node, "params": {**old, **params}}
+    return graph
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _explicit_v1_defaults}  # N -> N + 1
 
 
 class _Reader:

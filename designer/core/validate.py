@@ -18,6 +18,7 @@ from typing import Any
 from designer.core.device_tags import placement_issues
 from designer.core.graph import Design
 from designer.core.infer import SHARED, freeze, input_specs, shared_infer
+from designer.core.mistakes import review
 from designer.core.registry import REGISTRY, UnknownBlockError
 from designer.core.report import Issue, NodeInfo, Report, describe
 from designer.core.shapes import Shape
@@ -135,6 +136,7 @@ class Analyzer:
         placement = placement_issues(design)
         if placement:
             report.issues = [*report.issues, *placement]
+        report.issues = review(design, report)  # likely mistakes: warnings with their fix
         report.seconds = time.perf_counter() - start
         return report
 

@@ -1,8 +1,10 @@
-"""The block palette: every registered block by category, with a search box.
+"""The block palette: every registered block by category, the common presets, a search box.
 
 Clicking a block adds it in the middle of the canvas; dragging it drops it where it is released.
 The list comes from ``REGISTRY.categories()`` (the library's composite blocks included); the search
-uses :func:`designer.edit.editor.find_blocks`.
+uses :func:`designer.edit.editor.find_blocks`. Under "Presets", a click adds a block with some
+parameters set ("Conv 3x3 same": a Conv2d with padding 1), from
+:data:`designer.blocks.presets.PRESETS`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING
 import dearpygui.dearpygui as dpg
 
 from designer.blocks import REGISTRY
+from designer.blocks.presets import PRESETS, Preset, find_presets
 from designer.edit.editor import find_blocks
 from designer.gui.theme import MUTED
 
@@ -38,6 +41,8 @@ class Palette:
             self.empty = dpg.add_text("no block matches", color=MUTED, show=False)
             for category, specs in REGISTRY.categories().items():
                 self._category(category, [s.name for s in specs], {s.name: s.doc for s in specs})
+            self.preset_buttons: dict[str, int] = {}
+            self.presets_header = self._presets()
             self.local_parent = dpg.add_group()
         self.local: tuple[str, ...] = ()
 
@@ -75,8 +80,30 @@ class Palette:
                 self.buttons[name] = button
         self.headers[category] = (header, names)
 
+    def _presets(self) -> int:
+        """The "Presets" header: a button per preset, adding its block with its parameters."""
+        add = self.app.guard(lambda s, a, preset: self.add_preset(preset))
+        with dpg.collapsing_header(label="Presets", default_open=True) as header:
+            for preset in PRESETS:
+                button = dpg.add_button(label=preset.name, width=-1, callback=add, user_data=preset)
+                with dpg.tooltip(parent=button):
+                    dpg.add_text(f"{preset.doc}\n{preset_text(preset)}", wrap=320)
+                self.preset_buttons[preset.name] = button
+        return header
+
+    def add_preset(self, preset: Preset) -> None:
+        """Add the preset's block where blocks land, its parameters set: one undo step."""
+        editor = self.app.editor
+        before = set(editor.design.node_ids())
+        with editor._transaction(f"Add {preset.name}"):  # joins the add and the parameters
+            self.app.add_block(preset.block)
+            for node_id in editor.design.node_ids():
+                if node_id not in before:
+                    for name, value in preset.params.items():
+                        editor.set_param(node_id, name, value)
+
     def filter(self, query: str) -> None:
-        """Show only the blocks matching ``query`` (all when it is empty)."""
+        """Show only the blocks and presets matching ``query`` (all when it is empty)."""
         matches = {s.name for s in find_blocks(query, self.app.editor.design)}
         for header, names in self.headers.values():
             shown = [n for n in names if n in matches]
@@ -85,4 +112,16 @@ class Palette:
                 dpg.set_value(header, True)
             for name in names:
                 dpg.configure_item(self.buttons[name], show=name in matches)
-        dpg.configure_item(self.empty, show=not matches)
+        presets = {p.name for p in find_presets(query)}
+        dpg.configure_item(self.presets_header, show=bool(presets))
+        if query:
+            dpg.set_value(self.presets_header, True)
+        for name, button in self.preset_buttons.items():
+            dpg.configure_item(button, show=name in presets)
+        dpg.configure_item(self.empty, show=not matches and not presets)
+
+
+def preset_text(preset: Preset) -> str:
+    """``Conv2d: kernel_size=3, padding=1``."""
+    params = ", ".join(f"{k}={v}" for k, v in preset.params.items())
+    return f"{preset.block}: {params}"

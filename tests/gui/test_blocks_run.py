@@ -16,9 +16,9 @@ def chain_file(tmp_path: Path) -> Path:
     """Input 3x32x32 -> conv -> relu -> head -> Output, laid out left to right."""
     b = DesignBuilder("chain")
     x = b.input((3, 32, 32))
-    h = b.add("Conv2d", x, node_id="conv", out_channels=8)
+    h = b.add("Conv2d", x, node_id="conv", out_channels=8, padding=1)
     h = b.add("ReLU", h, node_id="relu")
-    h = b.add("Conv2d", h, node_id="head", out_channels=3)
+    h = b.add("Conv2d", h, node_id="head", out_channels=3, padding=1)
     b.output(h)
     design = b.build()
     for i, node in enumerate(design.node_ids()):

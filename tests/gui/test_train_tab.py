@@ -18,7 +18,7 @@ def tiny_file(tmp_path: Path, classes: int = 4) -> Path:
     x = b.input((3, 32, 32))
     h = b.add("Conv2d", x, node_id="conv", out_channels=8, padding=1)
     h = b.add("ReLU", h, node_id="relu")
-    h = b.add("Conv2d", h, node_id="head", out_channels=classes)
+    h = b.add("Conv2d", h, node_id="head", out_channels=classes, padding=1)
     b.output(h)
     design = b.build()
     for i, node in enumerate(design.node_ids()):

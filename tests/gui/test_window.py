@@ -43,7 +43,7 @@ def test_drag_wire_edit_undo_save_then_check(gui, tmp_path):
         ("image", "out", "conv2d", "in"),
         ("conv2d", "out", "result", "in"),
     }
-    assert drive.shape_text("conv2d") == "N×64×64×64"
+    assert drive.shape_text("conv2d") == "N×64×62×62"
     assert editor.report.ok
     drive.screenshot("e2e_wired")
 
@@ -53,16 +53,16 @@ def test_drag_wire_edit_undo_save_then_check(gui, tmp_path):
     drive.type("32")
     drive.key("Return")
     assert editor.design.node("conv2d")["params"] == {"out_channels": 32}
-    assert drive.shape_text("conv2d") == "N×32×64×64"
+    assert drive.shape_text("conv2d") == "N×32×62×62"
     drive.screenshot("e2e_out_channels_32")
 
     drive.click((1000, 800))  # empty canvas: the keyboard leaves the field
     drive.key("ctrl+z")
     assert editor.design.node("conv2d")["params"] == {}
-    assert drive.shape_text("conv2d") == "N×64×64×64"
+    assert drive.shape_text("conv2d") == "N×64×62×62"
     assert "undid Set conv2d.out_channels" in drive.status()
     drive.key("ctrl+shift+z")
-    assert drive.shape_text("conv2d") == "N×32×64×64"
+    assert drive.shape_text("conv2d") == "N×32×62×62"
 
     assert editor.dirty and app._shown["title"].startswith("mine.json*")
     drive.key("ctrl+s")
@@ -75,7 +75,7 @@ def test_drag_wire_edit_undo_save_then_check(gui, tmp_path):
         cwd=ROOT,
     )
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "valid" in check.stdout and "N×32×64×64" in check.stdout
+    assert "valid" in check.stdout and "N×32×62×62" in check.stdout
 
 
 def assert_no_overlap(rects: dict) -> None:
