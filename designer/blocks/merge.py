@@ -11,7 +11,10 @@ _AXIS_WORDS = {3: {2: "long"}, 4: {2: "high", 3: "wide"}, 5: {2: "deep", 3: "hig
 
 
 def _axis_word(rank: int, dim: int) -> str:
-    return _AXIS_WORDS.get(rank, {}).get(dim, f"in dim {dim}" if dim != 1 else "channels")
+    """How a message names a dimension: channels of an image (N×C×...), else by number (a
+    rank-3 tensor may be a sequence, N×T×D, as well as a signal)."""
+    named = dim == 1 and rank != 3
+    return _AXIS_WORDS.get(rank, {}).get(dim, "channels" if named else f"in dim {dim}")
 
 
 def _size_hint(dim: int) -> str:

@@ -189,8 +189,8 @@ def _explain_add(design: Design, report: Report, issue: Issue) -> Issue:
         branches.append((port, src, spec))
     ranks = {spec.rank for _, _, spec in branches}
     blamed = next((b for b in branches if b[0] == issue.port), None)
-    if blamed is None or len(ranks) != 1 or blamed[2].rank < 2:
-        return issue
+    if blamed is None or len(ranks) != 1 or blamed[2].rank < 2 or blamed[2].rank == 3:
+        return issue  # N×T×D sequences and N×C×L signals look alike: no channel advice there
     other = next((b for b in branches if _channels(b[2]) not in (_channels(blamed[2]), 1)), None)
     if other is None or None in (_channels(blamed[2]), _channels(other[2])):
         return issue
