@@ -77,11 +77,12 @@ class NodeCommands(EditorCore):
         pos: tuple[float, float],
         source: tuple[str, str] | None = None,
         target: tuple[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> str:
-        """Add a block already wired (one undo step): output ``source`` (node, port) feeds its
-        first input, or its first output feeds input ``target`` (node, port)."""
+        """Add a block (``params`` set) already wired (one undo step): output ``source`` (node,
+        port) feeds its first input, or its first output feeds input ``target`` (node, port)."""
         with self._transaction(f"Add {block_type}"):
-            node_id = self.add_node(block_type, pos)
+            node_id = self.add_node(block_type, pos, params)
             ports = self.ports(node_id)
             if source is not None and ports.inputs:
                 self.connect(source[0], source[1], node_id, ports.inputs[0])

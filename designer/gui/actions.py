@@ -67,20 +67,24 @@ class Actions:
         self.camera.reveal(node_ids)
 
     # -- adding -----------------------------------------------------------------------------------
-    def add_block(self, name: str, at: Point | None = None) -> None:
-        """Add a block at design point ``at`` (default: the middle of the canvas) and select it."""
+    def add_block(self, name: str, at: Point | None = None, params: dict | None = None) -> None:
+        """Add a block at design point ``at`` (default: the middle of the canvas), ``params``
+        set, and select it."""
         size = self._block_size(name)
         spot = self.landing(at if at is not None else self.looked_at(size), size)
-        self._placed([self.editor.add_node(name, spot)])
+        self._placed([self.editor.add_node(name, spot, params)])
 
-    def add_wired(self, name: str, at: Point, wire: tuple[str, str, bool]) -> None:
-        """Add a block at ``at`` already wired to pin ``wire`` (node, port, is an output)."""
+    def add_wired(
+        self, name: str, at: Point, wire: tuple[str, str, bool], params: dict | None = None
+    ) -> None:
+        """Add a block at ``at`` (``params`` set) already wired to pin ``wire`` (node, port, is
+        an output)."""
         node, port, output = wire
         spot = self.landing(at, self._block_size(name))
         if output:
-            new = self.editor.add_wired(name, spot, source=(node, port))
+            new = self.editor.add_wired(name, spot, source=(node, port), params=params)
         else:
-            new = self.editor.add_wired(name, spot, target=(node, port))
+            new = self.editor.add_wired(name, spot, target=(node, port), params=params)
         self._placed([new])
 
     def paste(self, at: Point | None = None) -> None:

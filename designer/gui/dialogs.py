@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING
 import dearpygui.dearpygui as dpg
 
 from designer.blocks import REGISTRY
+from designer.blocks.presets import PRESETS, find_presets
 from designer.edit.editor import find_blocks
 from designer.gui.theme import MUTED
 from designer.gui.view import clamp_popup
+
+PRESET_NAMES = {p.name: p for p in PRESETS}
 
 if TYPE_CHECKING:
     from designer.gui.host import Host
@@ -82,6 +85,8 @@ class QuickAdd:
         if dpg.get_value(self.input) != query:
             dpg.set_value(self.input, query)
         names = [s.name for s in find_blocks(query, self.app.editor.design)]
+        if query.strip():  # presets after the best block match: "conv 3" finds Conv 3x3 same
+            names[1:1] = [p.name for p in find_presets(query)]
         dpg.configure_item(self.matches, items=names)
         if names:
             dpg.set_value(self.matches, names[0])
@@ -90,7 +95,12 @@ class QuickAdd:
         """Add ``name`` (default: the first match) and close."""
         name = name or dpg.get_value(self.matches)
         self.close()
-        if name and self.wire is not None:
+        preset = PRESET_NAMES.get(name)
+        if preset is not None and self.wire is None:
+            self.app.add_block(preset.block, self.at, preset.params)
+        elif preset is not None:
+            self.app.add_wired(preset.block, self.at, self.wire, preset.params)
+        elif name and self.wire is not None:
             self.app.add_wired(name, self.at, self.wire)
         elif name:
             self.app.add_block(name, self.at)

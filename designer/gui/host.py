@@ -54,10 +54,13 @@ class Host(Protocol):
         """Select nodes now (and show them in the inspector)."""
 
     # -- commands ---------------------------------------------------------------------------------
-    def add_block(self, name: str, at: Point | None = None) -> None: ...
+    def add_block(self, name: str, at: Point | None = None, params: dict | None = None) -> None:
+        """Add a block (its ``params`` set) at ``at`` or where blocks land, and select it."""
 
-    def add_wired(self, name: str, at: Point, wire: tuple[str, str, bool]) -> None:
-        """Add a block at ``at`` wired to a pin (node, port, is an output)."""
+    def add_wired(
+        self, name: str, at: Point, wire: tuple[str, str, bool], params: dict | None = None
+    ) -> None:
+        """Add a block at ``at`` (``params`` set) wired to a pin (node, port, is an output)."""
 
     def toggle_expand(self) -> None:
         """Expand the selected block instance in place, or collapse it again."""

@@ -93,14 +93,7 @@ class Palette:
 
     def add_preset(self, preset: Preset) -> None:
         """Add the preset's block where blocks land, its parameters set: one undo step."""
-        editor = self.app.editor
-        before = set(editor.design.node_ids())
-        with editor._transaction(f"Add {preset.name}"):  # joins the add and the parameters
-            self.app.add_block(preset.block)
-            for node_id in editor.design.node_ids():
-                if node_id not in before:
-                    for name, value in preset.params.items():
-                        editor.set_param(node_id, name, value)
+        self.app.add_block(preset.block, None, preset.params)
 
     def filter(self, query: str) -> None:
         """Show only the blocks and presets matching ``query`` (all when it is empty)."""
