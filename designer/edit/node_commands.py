@@ -159,11 +159,12 @@ class NodeCommands(EditorCore):
             for node_id, pos in changed.items():
                 self._set(node_id, "pos", pos)
 
-    def auto_layout(self) -> None:
-        """Arrange every node in layers, left to right, as one undoable move."""
+    def auto_layout(self, sizes: Mapping[str, tuple[float, float]] | None = None) -> None:
+        """Arrange every node in columns, left to right, skip wires in lanes of their own, as
+        one undoable move; ``sizes`` are the nodes' drawn sizes (else estimated)."""
         scratch = Design()
         scratch.graph = self.design.graph.copy()
-        layout.auto_layout(scratch)
+        layout.auto_layout(scratch, sizes=sizes)
         self.move({n: scratch.node(n)["pos"] for n in scratch.node_ids()})
 
     def delete(self, nodes: Iterable[str] = (), wires: Iterable[tuple[str, str]] = ()) -> None:

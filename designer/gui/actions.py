@@ -208,7 +208,7 @@ class Actions:
         self.editor.delete(nodes=self.canvas.selection, wires=self.canvas.selected_wires())
 
     def editor_auto_layout(self) -> None:
-        self.editor.auto_layout()
+        self.editor.auto_layout({n: self.canvas.size_of(n) for n in self.editor.design.node_ids()})
 
     # -- blocks and the model ---------------------------------------------------------------------
     def group_selection(self) -> None:

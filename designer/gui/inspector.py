@@ -280,8 +280,8 @@ class Inspector:
         if info is None:
             text = "shape unknown until the issues below are fixed"
         else:
-            ins = ", ".join(format_shape(s) for s in info.in_shapes) or "-"
-            outs = ", ".join(format_shape(s) for s in info.out_shapes) or "-"
+            ins = ", ".join(format_shape(s) for s in info.in_specs if s is not None) or "-"
+            outs = ", ".join(format_shape(s) for s in info.out_specs) or "-"
             text = f"in {ins}\nout {outs}\n{info.params:,} parameters"
             if info.repeat is not None:
                 text += f" in {info.repeat} copies"

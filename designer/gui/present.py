@@ -80,10 +80,10 @@ def node_view(
         shapes = ["?"] * len(ports.outputs)
         block_line = block
     else:
-        shapes = [format_shape(s) for s in info.out_shapes] + ["?"] * len(ports.outputs)
+        shapes = [format_shape(s) for s in info.out_specs] + ["?"] * len(ports.outputs)
         block_line = f"{block} · {info.params:,} params" if info.params else block
         if not ports.outputs:  # an Output shows what reaches it
-            block_line = f"{block} · {format_shape(info.shape)}"
+            block_line = f"{block} · {format_shape(info.spec or info.shape)}"
         elif cost and block != "Input":
             c = node_cost(editor.design, editor.report, node_id)
             block_line += f"\n{human(c.macs)} MACs · {human(c.activation_bytes(), 'B')}"
@@ -164,7 +164,7 @@ def _output_shape(editor: Editor, node_id: str, port: str) -> str:
     if port not in outputs:
         outputs = editor.ports(node_id).outputs
     index = outputs.index(port) if port in outputs else len(info.out_shapes)
-    return format_shape(info.out_shapes[index]) if index < len(info.out_shapes) else "shape unknown"
+    return format_shape(info.out_specs[index]) if index < len(info.out_specs) else "shape unknown"
 
 
 def _where(issue: Issue) -> str:

@@ -259,4 +259,4 @@ def clamp_popup(pos: Point, size: Point, screen: Point, margin: float = 8.0) -> 
 def estimated_size(lines: list[str], rows: int) -> Point:
     """A node's size in pixels before it has been drawn: its longest line and its rows."""
     longest = max((len(line) for line in lines), default=4)
-    return (max(60.0, 7.0 * longest + 22.0), 38.0 + 21.0 * rows)
+    return (max(60.0, 7.0 * longest + 22.0), 42.0 + 21.0 * rows)
