@@ -28,6 +28,7 @@ from designer.edit.state import Settings
 from designer.gui.actions import Actions
 from designer.gui.fileactions import FileActions
 from designer.gui.gestures import Gestures
+from designer.gui.importdialog import ImportDialog
 from designer.gui.keys import KeyBatch
 from designer.gui.layout import SIDE_WIDTH, WindowLayout
 from designer.gui.menus import Menus
@@ -103,6 +104,7 @@ class App(Actions, FileActions, ViewActions, Gestures, Menus, WindowLayout):
             disable_close=True,
         )
         self._build()
+        self.import_dialog = ImportDialog(self)
         self.split_dialog, self.legend = SplitDialog(self), PlacementLegend()
         dpg.set_exit_callback(self.guard(lambda s, a, u: self.request_quit()))
         dpg.setup_dearpygui()
@@ -219,6 +221,7 @@ class App(Actions, FileActions, ViewActions, Gestures, Menus, WindowLayout):
         return bool(
             self.run_panel.worker.busy
             or self.export_dialog.busy
+            or self.import_dialog.busy
             or self.code.busy
             or self.device == "checking…"
             or (train.job is not None and train.job.state in ("running", "stopping"))
@@ -265,6 +268,7 @@ class App(Actions, FileActions, ViewActions, Gestures, Menus, WindowLayout):
         self.run_panel.poll()
         self.train_panel.poll()
         self.export_dialog.poll()
+        self.import_dialog.poll()
         self.code.poll()
         if dpg.get_value(self.tabs) == self.cost_tab:
             self.costs.poll()

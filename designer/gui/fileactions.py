@@ -1,4 +1,4 @@
-"""The window's file flows: new, open, open recent, save, save as, quit and crash recovery.
+"""The window's file flows: new, open, import, open recent, save, save as, quit and crash recovery.
 
 :class:`FileActions` is mixed into :class:`designer.gui.app.App`. Unsaved work is asked about
 first; every file opened or saved goes to the top of File › Open recent.
@@ -36,6 +36,10 @@ class FileActions:
 
     def open(self) -> None:
         self.unsaved_then(lambda: self.files.ask_open(self.open_path))
+
+    def import_model(self) -> None:
+        """File › Import…: the dialog; the imported design opens once it is written."""
+        self.import_dialog.open()
 
     def open_recent(self, path: Path) -> None:
         self.unsaved_then(lambda: self.open_path(path))

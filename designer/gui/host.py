@@ -34,6 +34,12 @@ class Host(Protocol):
     def say(self, text: str, colour: tuple = ...) -> None:
         """Show a message in the status bar."""
 
+    def unsaved_then(self, action: Callable[[], object]) -> None:
+        """Run ``action`` now, or after asking what to do with unsaved work."""
+
+    def open_path(self, path: Path) -> None:
+        """Open a design file (unsaved work was asked about)."""
+
     def add_text_input(self, item: int) -> None:
         """A text field: most shortcuts are off while it has the keyboard."""
 

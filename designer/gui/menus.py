@@ -78,6 +78,7 @@ class Menus:
             with dpg.menu(label="File"):
                 self._entry("New", "new")
                 self._entry("Open…", "open")
+                self._entry("Import…", "import_model")
                 self.recent_menu = dpg.add_menu(label="Open recent")
                 self._entry("Save", "save")
                 self._entry("Save As…", "save_as")

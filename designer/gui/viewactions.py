@@ -56,6 +56,8 @@ class ViewActions:
             self.group_dialog.close()
         elif self.split_dialog.visible:
             self.split_dialog.close()
+        elif self.import_dialog.visible:
+            self.import_dialog.close()
         elif self.files.visible:
             self.files.close()
         elif self.canvas.selection:

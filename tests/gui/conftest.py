@@ -58,6 +58,7 @@ class Driver:
         app = self.app
         windows = (app.quick_add.window, app.context_menu.window, app.question.window)
         dialogs = (app.export_dialog.window, app.group_dialog.window, app.split_dialog.window)
+        dialogs += (app.import_dialog.window, app.import_dialog.files)
         for window in (*windows, *dialogs):
             dpg_hide(window)
         for window in (app.find.window, app.help.window):

@@ -20,13 +20,20 @@ def _write(blueprint: Blueprint, blocks: dict, root: bool) -> Design:
     design.blocks = blocks
     for port, shape in blueprint.inputs:
         if root:
-            builder.input(tuple(shape[1:]), node_id=port)
+            builder.input(tuple(shape[1:]), node_id=port, dtype=blueprint.dtypes.get(port))
         else:
             design.add_node("Input", node_id=port)
     for op in blueprint.ops:
         spec = design.spec(op.block)
         params = written_params(spec, op.params)
-        builder.add(op.block, *(Port(*ref) for ref in op.inputs), node_id=op.id, **params)
+        repeat = op.repeat if op.repeat > 1 else None
+        if op.ports is None:
+            wired = [Port(*ref) for ref in op.inputs]
+            builder.add(op.block, *wired, node_id=op.id, repeat=repeat, **params)
+        else:
+            builder.add(op.block, node_id=op.id, repeat=repeat, **params)
+            for ref, port in zip(op.inputs, op.ports, strict=True):
+                design.connect(*ref, op.id, port)
         condition = (blueprint.when or {}).get(op.id)
         if condition is not None:
             design.node(op.id)["when"] = condition

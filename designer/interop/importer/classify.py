@@ -8,11 +8,14 @@ from typing import Any
 
 from torch import fx
 
+from designer.interop.importer.calls import bind_layer
 from designer.interop.importer.functions import map_function
 from designer.interop.importer.mapped import Block, Fold, Mapped, Opaque, clean_params, where
 from designer.interop.importer.modules import Unsupported, layer_name, map_layer
+from designer.interop.importer.ownlayers import bind_own, map_own
+from designer.interop.importer.tensorops import pick
 from designer.interop.importer.tracer import Trace
-from designer.interop.importer.values import UNKNOWN, is_tensor, shape_of
+from designer.interop.importer.values import UNKNOWN, holds_tensors, is_tensor, shape_of
 from designer.interop.importer.wrapped import wrap_function, wrap_layer
 
 _SYMBOLS = {
@@ -113,9 +116,12 @@ class Context:
             return self._layer(node)
         try:
             if node.op == "get_attr":
-                raise Unsupported("reads a parameter or tensor directly, outside any layer")
+                return self._parameter(node)
             value = self.values.get(node, UNKNOWN)
-            if value is not UNKNOWN and not is_tensor(value):
+            picked = pick(node, self)
+            if picked is not None:
+                return picked
+            if value is not UNKNOWN and not is_tensor(value) and not holds_tensors(value):
                 return Fold()
             mapped = map_function(node, self)
             if mapped is None:
@@ -127,6 +133,21 @@ class Context:
             return self._kept(wrap_function(node, self, path, cls)) or Opaque(
                 path, describe(node), str(exc), cls
             )
+
+    def _parameter(self, node: fx.Node) -> Block:
+        """A tensor the module holds, read directly (``x + self.pos``, ``F.linear(x, w)``): a
+        Parameter node holding it."""
+        value = self.values.get(node, UNKNOWN)
+        if not is_tensor(value) or not value.is_floating_point() or value.dim() == 0:
+            raise Unsupported("reads a tensor directly that is no floating-point array")
+        params = clean_params("Parameter", {"shape": tuple(value.shape)})
+        owner = node.target.rpartition(".")[0]
+        if owner and self.trace.leaf_calls[owner]:
+            self.notes.append(
+                f"{self._where}: {node.target} is also `{owner}`'s weight; the design holds a copy "
+                "in a Parameter node, so the two are no longer tied when trained"
+            )
+        return Block("Parameter", params, [], tensors={"weight": node.target})
 
     def _kept(self, wrapped) -> Block | None:
         """The wrapper block of an op kept as a call, recorded; None when there is none."""
@@ -145,11 +166,18 @@ class Context:
                     f"it runs {self.trace.leaf_calls[path]} times; a design cannot share "
                     "weights between nodes"
                 )
-            block, raw = map_layer(module)
-            if node.kwargs:
-                raise Unsupported("called with keyword arguments")
-            inputs = self.tensors(node.args, 1)
-            return Block(block, clean_params(block, raw), inputs, layer=path)
+            block, raw = map_own(module) or map_layer(module)
+            call = bind_own(type(module), node, self) or bind_layer(module, node, self)
+            params = clean_params(block, raw)
+            return Block(
+                block,
+                params,
+                call.inputs,
+                layer=path,
+                ports=call.ports,
+                outputs=call.outputs,
+                missing=call.missing,
+            )
         except Unsupported as exc:
             if node.kwargs or (self.trace.leaf_calls[path] > 1 and _has_state(module)):
                 return Opaque(path, layer_name(module), str(exc))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 
@@ -19,6 +19,7 @@ from designer.core.registry import REGISTRY
 from designer.interop.importer.declare import ABSENT, Declarer
 from designer.interop.importer.ir import Body, Op, Ref
 from designer.interop.importer.modules import Unsupported
+from designer.interop.importer.repeats import fold_repeats
 from designer.interop.importer.variants import merge_variants
 
 
@@ -34,13 +35,15 @@ class Blueprint:
     params: tuple[Param, ...] = ()
     when: dict[str, str] | None = None
     instances: int = 1
+    dtypes: dict[str, str] = field(default_factory=dict)  # the model's inputs that are not float32
 
 
 def _skeleton(body: Body) -> tuple:
     ops = tuple(
-        (op.id, op.child.block if op.child else op.block, tuple(sorted(op.values)), *op.inputs)
+        (op.id, op.child.block if op.child else op.block, tuple(sorted(op.values)), op.repeat,
+         op.ports, *op.inputs)
         for op in body.ops
-    )
+    )  # fmt: skip
     return tuple(p for p, _ in body.inputs), ops, tuple(body.outputs)
 
 
@@ -89,7 +92,10 @@ class Definer:
             if body is not root:
                 classes[body.cls].append(body)
         for cls in _class_order(classes):
+            for body in classes[cls]:
+                fold_repeats(body)
             self._define_class(cls, classes[cls])
+        fold_repeats(root)
         return self.blueprints
 
     def _define_class(self, cls: type, bodies: list[Body]) -> None:
@@ -143,16 +149,16 @@ class Definer:
                 defined = declarer.slot_values(op.id, param)
                 params[param] = next(v for v in defined if v is not ABSENT)
         block = op.child.block if op.child is not None else op.block
-        return Op(op.id, block, params, op.inputs, op.what, op.layer)
+        return replace(op, block=block, params=params, child=None)
 
 
 def root_blueprint(root: Body, name: str) -> Blueprint:
     """The model itself: its ops with their constants (a child's are its instance values)."""
     ops = [
-        Op(op.id, op.child.block if op.child else op.block, dict(op.values), op.inputs, op.what)
+        replace(op, block=op.child.block if op.child else op.block, params=dict(op.values))
         for op in root.ops
     ]
-    return Blueprint(name, "", root.inputs, ops, root.outputs)
+    return Blueprint(name, "", root.inputs, ops, root.outputs, dtypes=dict(root.dtypes))
 
 
 def define_blocks(root: Body) -> list[Blueprint]:

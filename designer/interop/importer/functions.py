@@ -3,7 +3,8 @@
 Each entry names the block and the op's arguments in order, so that positional and keyword calls
 read alike; numbers among them are folded from the example run. Reshapes (``view``, ``reshape``,
 ``flatten``, ``squeeze``) become Flatten when their output is the input with a run of dimensions
-merged, the batch kept.
+merged, else Reshape, the batch kept. Tensor plumbing (permute, indexing, reductions...) is
+:mod:`~designer.interop.importer.tensorops`'.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from torch import fx
 from designer.interop.importer.mapped import Alias, Block, Mapped
 from designer.interop.importer.modules import Unsupported, upsample_params
 from designer.interop.importer.padmatch import NotPadToMatch, pad_reference
+from designer.interop.importer.tensorops import map_tensor_op, squeeze
 
 _ACT = ("input",)
 _POOL = ("input", "kernel_size", "stride", "padding")
@@ -71,6 +73,8 @@ POOLS[F.adaptive_max_pool2d] = ("AdaptiveMaxPool2d", ("input", "output_size", "r
 
 ADDS = (operator.add, operator.iadd, torch.add)
 MULS = (operator.mul, operator.imul, torch.mul)
+SUBS = (operator.sub, operator.isub, torch.sub)
+DIVS = (operator.truediv, operator.itruediv, torch.div)
 CATS = (torch.cat, torch.concat, torch.concatenate)
 RESHAPES = (torch.flatten, torch.reshape, torch.squeeze)
 RESHAPE_METHODS = ("view", "reshape", "flatten", "squeeze")
@@ -92,6 +96,13 @@ def map_function(node: fx.Node, ctx) -> Mapped | None:
         return _merge(node, ctx, "Add")
     if (method and target in ("mul", "mul_")) or (not method and target in MULS):
         return _merge(node, ctx, "Multiply")
+    if (method and target in ("sub", "sub_")) or (not method and target in SUBS):
+        return _scalar(node, ctx, "AddScalar")
+    if (method and target in ("div", "div_")) or (not method and target in DIVS):
+        return _scalar(node, ctx, "Scale")
+    mapped = map_tensor_op(node, ctx)
+    if mapped is not None:
+        return mapped
     if method:
         return _method(node, ctx)
     if target in CATS:
@@ -124,14 +135,33 @@ def _method(node: fx.Node, ctx) -> Mapped | None:
 
 
 def _merge(node: fx.Node, ctx, block: str) -> Block:
+    """Add or Multiply of two tensors; with a number, AddScalar or Scale."""
     args = bind(node, ("input", "other", "alpha"))
     if ctx.const(args.get("alpha", 1), "alpha") != 1:
         raise Unsupported("alpha other than 1 scales an input (no block does)")
-    verb = "adds" if block == "Add" else "multiplies by"
     others = [args["input"], args["other"]]
-    if not all(ctx.is_tensor(a) for a in others):
-        raise Unsupported(f"{verb} a constant (no block does; {block} takes tensors only)")
-    return Block(block, {}, others)
+    if all(ctx.is_tensor(a) for a in others):
+        return Block(block, {}, others)
+    tensor, number = others if ctx.is_tensor(others[0]) else others[::-1]
+    scalar = "AddScalar" if block == "Add" else "Scale"
+    value = ctx.const(number, "value")
+    if not ctx.is_tensor(tensor) or not isinstance(value, (int, float)):
+        raise Unsupported(f"{block.lower()}s values that are no tensor and no number")
+    return Block(scalar, {"value" if block == "Add" else "factor": value}, [tensor])
+
+
+def _scalar(node: fx.Node, ctx, block: str) -> Block:
+    """``x - c`` (AddScalar -c) and ``x / c`` (Scale 1/c), ``x`` a tensor and ``c`` a number."""
+    x, number = node.args[0], node.args[1] if len(node.args) > 1 else node.kwargs.get("other")
+    value = ctx.const(number, "value")
+    if not ctx.is_tensor(x) or ctx.is_tensor(number) or not isinstance(value, (int, float)):
+        verb = "subtracts" if block == "AddScalar" else "divides by"
+        raise Unsupported(f"{verb} a tensor, or from a number (no block does)")
+    if block == "AddScalar":
+        return Block(block, {"value": -value}, [x])
+    if value == 0:
+        raise Unsupported("divides by zero")
+    return Block(block, {"factor": 1 / value}, [x])
 
 
 def _concat(node: fx.Node, ctx) -> Block:
@@ -221,6 +251,10 @@ def flatten_span(before: tuple, after: tuple) -> tuple[int, int] | None:
 
 
 def _reshape(node: fx.Node, ctx) -> Mapped:
+    if node.target in ("squeeze", torch.squeeze):
+        squeezed = squeeze(node, ctx)
+        if squeezed is not None:
+            return squeezed
     x = node.args[0]
     before, after = ctx.shape(x), ctx.shape(node)
     if before is None or after is None:
@@ -228,10 +262,12 @@ def _reshape(node: fx.Node, ctx) -> Mapped:
     if tuple(before) == tuple(after):
         return Alias(x)
     span = flatten_span(tuple(before), tuple(after))
+    if span is None and len(after) > 1 and after[0] == before[0]:
+        return Block("Reshape", {"shape": tuple(after[1:])}, ctx.tensors([x]))
     if span is None:
         raise Unsupported(
-            f"reshapes {tuple(before)} to {tuple(after)}; only merging dimensions after the "
-            "batch (Flatten) has a block"
+            f"reshapes {tuple(before)} to {tuple(after)}, which moves or merges the batch "
+            "(dimension 0); Reshape and Flatten keep it"
         )
     start, end = span
     params = {"start_dim": start, "end_dim": -1 if end == len(before) - 1 else end}

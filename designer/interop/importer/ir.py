@@ -23,6 +23,15 @@ class Op:
     what: str  # what it came from, for the report: ``nn.Conv2d``, ``torch.cat``, ``Up``
     layer: str | None = None  # module path of the layer whose weights it takes
     child: Body | None = None
+    ports: tuple[str, ...] | None = None  # the input ports ``inputs`` feed (None: the first ones)
+    tensors: dict[str, str] | None = None  # live name -> module key, for a tensor read directly
+    copies: list[Op] = field(default_factory=list)  # a repeat node: its copies, in order
+    shape: tuple | None = None  # its (first) output's shape in the example run
+
+    @property
+    def repeat(self) -> int:
+        """How many copies the node stands for (1 unless consecutive instances were folded)."""
+        return len(self.copies) or 1
 
     @property
     def values(self) -> dict[str, Any]:
@@ -38,6 +47,7 @@ class Body:
     cls: type
     inputs: list[tuple[str, tuple]]
     ops: list[Op] = field(default_factory=list)
+    dtypes: dict[str, str] = field(default_factory=dict)  # input port -> dtype, if not float32
     outputs: list[tuple[str, Ref]] = field(default_factory=list)
     block: str = ""  # the composite block it becomes
     values: dict[str, Any] = field(default_factory=dict)  # that block's parameters here

@@ -19,12 +19,27 @@ ALWAYS = frozenset(
 
 @dataclass
 class Block:
-    """A block fed by ``inputs`` (tensor nodes, in the spec's port order)."""
+    """A block fed by ``inputs`` (tensor nodes, in the spec's port order unless ``ports`` names
+    the port each feeds). ``outputs`` mirrors what the torch call returns when that is a tuple:
+    port names, nested as the tuple is, None for an item no port gives (MultiheadAttention's
+    weights)."""
 
     block: str
     params: dict[str, Any]
     inputs: list[fx.Node]
     layer: str | None = None  # the module path whose weights the block takes
+    ports: tuple[str, ...] | None = None
+    outputs: Any = "out"
+    tensors: dict[str, str] | None = None  # live name -> module key, for a tensor read directly
+    missing: str = ""  # why an item of ``outputs`` that is None has no port
+
+
+@dataclass
+class Pick:
+    """An item of a tuple a block returns (``out, (h, c) = self.lstm(x)``)."""
+
+    source: fx.Node
+    index: int
 
 
 @dataclass
@@ -58,7 +73,7 @@ def where(path: str, cls: str = "") -> str:
     return f"{text} ({cls})" if cls else text
 
 
-Mapped = Block | Alias | Fold | Opaque
+Mapped = Block | Alias | Fold | Opaque | Pick
 
 
 def simplify(value: Any) -> Any:
@@ -69,13 +84,22 @@ def simplify(value: Any) -> Any:
 
 
 def clean_params(block: str, raw: dict[str, Any]) -> dict[str, Any]:
-    """Every parameter of ``block``, checked by its spec; :class:`Unsupported` when out of range."""
+    """Every parameter of ``block``, checked by its spec; :class:`Unsupported` when out of range.
+    Per-axis sizes read as one when equal (``(3, 3)`` -> ``3``); lists such as a shape do not."""
     spec = REGISTRY.get(block)
     values, errors = spec.resolve(raw)
     if errors:
         text = "; ".join(exc.message for _, exc in errors)
         raise Unsupported(f"{block} cannot take it: {text}")
-    return {name: simplify(value) for name, value in values.items()}
+    return {
+        name: simplify(value) if _per_axis(spec.param_index.get(name)) else value
+        for name, value in values.items()
+    }
+
+
+def _per_axis(param) -> bool:
+    """An ``ints`` parameter of one value per axis (kernel_size), which may be written once."""
+    return param is not None and param.kind == "ints" and param.length is not None
 
 
 def written_params(block_spec, params: dict[str, Any]) -> dict[str, Any]:

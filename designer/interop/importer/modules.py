@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -121,6 +122,82 @@ def _none(m: nn.Module) -> dict[str, Any]:
     return {}
 
 
+def _embedding(m: nn.Embedding) -> dict[str, Any]:
+    for name, off in (("max_norm", m.max_norm is not None), ("sparse", m.sparse)):
+        if off:
+            raise Unsupported(f"{name}={getattr(m, name)!r} (the Embedding block has no {name})")
+    if m.scale_grad_by_freq:
+        raise Unsupported("scale_grad_by_freq=True (the Embedding block has no such parameter)")
+    return {
+        "num_embeddings": m.num_embeddings,
+        "embedding_dim": m.embedding_dim,
+        "padding_idx": m.padding_idx,
+    }
+
+
+def recurrent_params(m: nn.RNNBase) -> dict[str, Any]:
+    params = {
+        "hidden_size": m.hidden_size,
+        "num_layers": m.num_layers,
+        "bias": m.bias,
+        "batch_first": m.batch_first,
+        "dropout": float(m.dropout),
+        "bidirectional": m.bidirectional,
+    }
+    if isinstance(m, nn.LSTM):
+        params["proj_size"] = m.proj_size
+    if isinstance(m, nn.RNN):
+        params["nonlinearity"] = m.nonlinearity
+    return params
+
+
+def _batch_first(m: nn.Module, attention: nn.MultiheadAttention) -> None:
+    if not attention.batch_first:
+        raise Unsupported(
+            f"batch_first=False: the {type(m).__name__} block takes batch-first N×L×E "
+            "sequences; construct the layer with batch_first=True"
+        )
+
+
+def _attention(m: nn.MultiheadAttention) -> dict[str, Any]:
+    _batch_first(m, m)
+    if m.bias_k is not None or m.add_zero_attn:
+        raise Unsupported("add_bias_kv or add_zero_attn (the block has neither)")
+    return {"num_heads": m.num_heads, "dropout": m.dropout, "bias": m.in_proj_bias is not None}
+
+
+def _activation_name(activation: Any) -> str | None:
+    """``relu`` or ``gelu`` for a Transformer layer's activation, None for another."""
+    if activation is F.relu or isinstance(activation, nn.ReLU):
+        return "relu"
+    exact = isinstance(activation, nn.GELU) and activation.approximate == "none"
+    return "gelu" if activation is F.gelu or exact else None
+
+
+def transformer_params(m: nn.Module) -> dict[str, Any]:
+    _batch_first(m, m.self_attn)
+    activation = _activation_name(m.activation)
+    if activation is None:
+        raise Unsupported("an activation other than relu or gelu (the block has those two)")
+    return {
+        "nhead": m.self_attn.num_heads,
+        "dim_feedforward": m.linear1.out_features,
+        "dropout": m.dropout.p,
+        "activation": activation,
+        "layer_norm_eps": m.norm1.eps,
+        "norm_first": m.norm_first,
+        "bias": m.linear1.bias is not None,
+    }
+
+
+def _rms_norm(m: nn.RMSNorm) -> dict[str, Any]:
+    return {
+        "dims": len(m.normalized_shape),
+        "eps": m.eps,
+        "elementwise_affine": m.elementwise_affine,
+    }
+
+
 Reader = Callable[[nn.Module], dict[str, Any]]
 
 LAYERS: dict[type, tuple[str, Reader]] = {
@@ -137,6 +214,19 @@ LAYERS: dict[type, tuple[str, Reader]] = {
     nn.Softmax: ("Softmax", _softmax),
     nn.LogSoftmax: ("LogSoftmax", _softmax),
     nn.AdaptiveMaxPool2d: ("AdaptiveMaxPool2d", _adaptive),
+    nn.Embedding: ("Embedding", _embedding),
+    nn.LSTM: ("LSTM", recurrent_params),
+    nn.GRU: ("GRU", recurrent_params),
+    nn.RNN: ("RNN", recurrent_params),
+    nn.MultiheadAttention: ("MultiheadAttention", _attention),
+    nn.TransformerEncoderLayer: ("TransformerEncoderLayer", transformer_params),
+    nn.TransformerDecoderLayer: ("TransformerDecoderLayer", transformer_params),
+    nn.RMSNorm: ("RMSNorm", _rms_norm),
+    nn.Softplus: ("Softplus", lambda m: {"beta": m.beta, "threshold": m.threshold}),
+    nn.PReLU: ("PReLU", lambda m: {"num_parameters": m.num_parameters}),
+    nn.PixelShuffle: ("PixelShuffle", lambda m: {"upscale_factor": m.upscale_factor}),
+    nn.PixelUnshuffle: ("PixelUnshuffle", lambda m: {"downscale_factor": m.downscale_factor}),
+    nn.ChannelShuffle: ("ChannelShuffle", lambda m: {"groups": m.groups}),
 }
 for _cls in (nn.ReLU, nn.ReLU6, nn.SiLU, nn.Mish, nn.Hardswish, nn.Sigmoid, nn.Tanh):
     LAYERS[_cls] = (_cls.__name__, _none)
@@ -149,6 +239,7 @@ for _n in (1, 2, 3):
         (getattr(nn, f"MaxPool{_n}d"), _max_pool),
         (getattr(nn, f"AvgPool{_n}d"), _avg_pool),
         (getattr(nn, f"AdaptiveAvgPool{_n}d"), _adaptive),
+        (getattr(nn, f"Dropout{_n}d"), lambda m: {"p": m.p}),
     ):
         LAYERS[_cls] = (_cls.__name__, _reader)
 

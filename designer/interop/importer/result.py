@@ -72,6 +72,10 @@ class ImportResult:
             )
         model_nodes = [design.node(n)["type"] for n in design.node_ids()]
         lines.append(f"model nodes: {_counts(model_nodes)}")
+        repeated = [n for n in design.node_ids() if "repeat" in design.node(n)]
+        repeats = [f"{n} ×{design.node(n)['repeat']}" for n in repeated]
+        if repeats:
+            lines.append(f"repeat nodes (alike instances in a row): {', '.join(repeats)}")
         ports = [f"{n} {_shape(s)}" for n, s in self.shapes.items()]
         lines.append(f"inputs and outputs (batch N): {', '.join(ports)}")
         same = "equal to" if self.design_params == self.module_params else "the module has"

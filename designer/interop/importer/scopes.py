@@ -12,11 +12,12 @@ import re
 from collections import defaultdict
 from typing import Any
 
+import torch
 from torch import fx
 
 from designer.interop.importer.classify import Context
 from designer.interop.importer.ir import Body, Namer, Op, Ref
-from designer.interop.importer.mapped import Alias, Block, Opaque
+from designer.interop.importer.mapped import Alias, Block, Opaque, Pick
 from designer.interop.importer.modules import layer_name
 from designer.interop.importer.tracer import SCOPE, ScopeCall
 
@@ -27,6 +28,7 @@ class _Cutter:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.opaque: list[Opaque] = []
+        self.missing: dict[tuple, str] = {}  # (scope, op id) -> why an output item has no port
         self.own: dict[int, list[fx.Node]] = defaultdict(list)
         self.kids: dict[int, list[ScopeCall]] = defaultdict(list)
         for node in ctx.trace.graph.nodes:
@@ -42,7 +44,10 @@ class _Cutter:
         for port, node in call.inputs:
             if self.ctx.is_tensor(node) and node not in refs:
                 name = namer.take(port, "x")
-                body.inputs.append((name, tuple(self.ctx.values[node].shape)))
+                value = self.ctx.values[node]
+                body.inputs.append((name, tuple(value.shape)))
+                if value.dtype != torch.float32:
+                    body.dtypes[name] = str(value.dtype).removeprefix("torch.")
                 refs[node] = (name, "out")
                 fed.append(node)
         events = [(self.ctx.order[n], 1, n) for n in self.own[call.index]]
@@ -62,7 +67,12 @@ class _Cutter:
     def _resolve(self, value: Any, refs: dict, call: ScopeCall, use: str) -> Ref | None:
         """Where a value comes from in this body; None (and an opaque record) when nowhere."""
         if isinstance(value, fx.Node) and value in refs:
-            return refs[value]
+            ref = refs[value]
+            if ref is None or isinstance(ref[1], str):
+                return ref
+            reason = "uses a tuple a layer returns as one tensor; unpack it and use its items"
+            self.opaque.append(Opaque(call.path, use, reason, call.cls))
+            return None
         if isinstance(value, fx.Node) and self.ctx.is_tensor(value):
             reason = "uses a tensor that is none of its inputs (kept on the module?)"
         else:
@@ -71,7 +81,7 @@ class _Cutter:
         return None
 
     def _inputs(self, nodes: list, refs: dict, call: ScopeCall, what: str) -> list[Ref] | None:
-        inputs = [self._resolve(n, refs, call, what) if n not in refs else refs[n] for n in nodes]
+        inputs = [self._resolve(n, refs, call, what) for n in nodes]
         return None if None in inputs else inputs
 
     def _node(self, body: Body, call: ScopeCall, node: fx.Node, refs: dict, namer: Namer):
@@ -82,6 +92,8 @@ class _Cutter:
         elif isinstance(mapped, Alias):
             source = self._inputs([mapped.source], refs, call, "passes on")
             refs[node] = source[0] if source else None
+        elif isinstance(mapped, Pick):
+            refs[node] = self._pick(node, mapped, refs, call)
         elif isinstance(mapped, Block):
             inputs = self._inputs(mapped.inputs, refs, call, mapped.block)
             if inputs is None:
@@ -89,8 +101,24 @@ class _Cutter:
                 return
             op_id = namer.take(self._op_name(call, mapped), snake(mapped.block))
             what = mapped.block if mapped.layer is None else _what(node, self.ctx)
-            body.ops.append(Op(op_id, mapped.block, mapped.params, inputs, what, mapped.layer))
-            refs[node] = (op_id, "out")
+            op = Op(op_id, mapped.block, mapped.params, inputs, what, mapped.layer)
+            op.ports, op.tensors, op.shape = mapped.ports, mapped.tensors, self.ctx.shape(node)
+            body.ops.append(op)
+            refs[node] = (op_id, mapped.outputs)
+            self.missing[(call.index, op_id)] = mapped.missing
+
+    def _pick(self, node: fx.Node, mapped: Pick, refs: dict, call: ScopeCall) -> Any:
+        """The port (or nested ports) an item of a tuple output comes from; None when none."""
+        source = refs.get(mapped.source)
+        if source is None:
+            return None
+        op_id, tree = source
+        item = tree[mapped.index] if isinstance(tree, tuple) else None
+        if item is None and node.users:
+            reason = self.missing.get((call.index, op_id)) or "no port of the block gives it"
+            what = f"item {mapped.index} of {op_id}"
+            self.opaque.append(Opaque(call.path, what, reason, call.cls))
+        return None if item is None else (op_id, item)
 
     @staticmethod
     def _op_name(call: ScopeCall, mapped: Block) -> str:
@@ -102,7 +130,8 @@ class _Cutter:
         child, fed = self.body(kid)
         inputs = self._inputs(fed, refs, call, kid.cls)
         op_id = namer.take(_relative(kid.path, call.path), snake(kid.cls))
-        body.ops.append(Op(op_id, "", {}, inputs or [], kid.cls, child=child))
+        shape = self.ctx.shape(kid.outputs[0]) if len(kid.outputs) == 1 else None
+        body.ops.append(Op(op_id, "", {}, inputs or [], kid.cls, child=child, shape=shape))
         for (port, _), value in zip(child.outputs, kid.outputs, strict=False):
             if isinstance(value, fx.Node) and value not in refs:
                 refs[value] = (op_id, port)

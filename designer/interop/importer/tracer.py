@@ -19,7 +19,9 @@ from typing import Any
 from torch import fx, nn
 from torch.utils import _pytree as pytree
 
+from designer.interop.importer.exported import Unflattened
 from designer.interop.importer.mapped import where
+from designer.interop.importer.ownlayers import OWN
 from designer.interop.importer.values import UNKNOWN, MetaValues, is_tensor
 
 SCOPE = "designer_scope"  # node.meta key: index of the ScopeCall the node was created in
@@ -115,15 +117,27 @@ class MetaProxy(fx.Proxy):
 class HierarchyTracer(fx.Tracer):
     """A tracer that records module calls as scopes and takes exactly the example inputs."""
 
-    def __init__(self, input_names: list[str], values: MetaValues) -> None:
+    def __init__(
+        self,
+        input_names: list[str],
+        values: MetaValues,
+        inline: set[str] | frozenset = frozenset(),
+        named: dict[str, nn.Module] | None = None,
+    ) -> None:
         super().__init__()
         self.input_names = input_names
         self.values = values
+        self.inline = inline  # paths traced through without a scope (an unflattened program's)
+        self.named = named or {}  # scope path -> the module whose class names the scope
         self.branches: list[str] = []  # conditions decided from the example's sizes
         self.scopes: list[ScopeCall] = []
         self.leaf_calls: Counter = Counter()
         self._stack: list[int] = []
         self._failed: tuple[str, str] | None = None
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        """torch's layers, and designer's own (a built design's), are called, not traced."""
+        return type(m) in OWN or super().is_leaf_module(m, module_qualified_name)
 
     def create_args_for_root(self, root_fn, is_module, concrete_args=None):
         """One placeholder per example input, whatever ``forward`` declares (``*inputs`` too)."""
@@ -166,10 +180,11 @@ class HierarchyTracer(fx.Tracer):
         if self.is_leaf_module(m, path):
             self.leaf_calls[path] += 1
             return super().call_module(m, forward, args, kwargs)
-        if isinstance(m, CONTAINERS):
+        if isinstance(m, CONTAINERS) or path in self.inline:
             return super().call_module(m, forward, args, kwargs)
-        call = ScopeCall(len(self.scopes), path, m, self._stack[-1], len(self.graph.nodes))
-        call.inputs = port_names(m, args, kwargs)
+        named = self.named.get(path, m)
+        call = ScopeCall(len(self.scopes), path, named, self._stack[-1], len(self.graph.nodes))
+        call.inputs = port_names(named, args, kwargs)
         self.scopes.append(call)
         self._stack.append(call.index)
         try:
@@ -183,7 +198,7 @@ class HierarchyTracer(fx.Tracer):
         return out
 
     def trace_model(self, root: nn.Module) -> Trace:
-        self.scopes = [ScopeCall(0, "", root, None, 0)]
+        self.scopes = [ScopeCall(0, "", self.named.get("", root), None, 0)]
         self._stack = [0]
         try:
             graph = self.trace(root)
@@ -210,8 +225,14 @@ def input_names(module: nn.Module, count: int) -> list[str]:
     return ["x"] if count == 1 else [f"x{i}" for i in range(1, count + 1)]
 
 
-def trace(module: nn.Module, inputs: tuple) -> Trace:
-    """Trace ``module`` called with ``inputs`` (their values are read for shapes only)."""
+def trace(module: nn.Module, inputs: tuple, program: Unflattened | None = None) -> Trace:
+    """Trace ``module`` called with ``inputs`` (their values are read for shapes only), or
+    the unflattened exported ``program`` (its module is traced, read as it says)."""
+    if program is not None:
+        module = program.module
     values = MetaValues(module, inputs)
-    tracer = HierarchyTracer(input_names(module, len(inputs)), values)
+    if program is None:
+        tracer = HierarchyTracer(input_names(module, len(inputs)), values)
+    else:
+        tracer = HierarchyTracer(program.input_names, values, program.inline, program.named)
     return tracer.trace_model(module)

@@ -10,11 +10,14 @@ never touched, and no arithmetic is done. A node that cannot run on the meta dev
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
+from torch.fx import _symbolic_trace
 
 
 class _Unknown:
@@ -45,7 +48,14 @@ _SAME_TYPES = frozenset(
         nn.Softmax,
         nn.LogSoftmax,
         nn.Dropout,
+        nn.Dropout1d,
+        nn.Dropout2d,
+        nn.Dropout3d,
         nn.Identity,
+        nn.RMSNorm,
+        nn.Softplus,
+        nn.PReLU,
+        nn.ChannelShuffle,
     }
 )
 SAME_SHAPE_FUNCTIONS = frozenset(
@@ -84,20 +94,32 @@ def _broadcast(a: Any, b: Any) -> torch.Tensor:
 _ELEMENTWISE = frozenset({operator.add, operator.iadd, operator.mul, operator.imul})
 
 
-def stand_in(module: nn.Module):
-    """A forward for a meta model run on empty CPU tensors (batch 0), where the meta device's
-    own elementwise kernels would be slow: it returns an empty CPU tensor of the layer's output
-    shape, which it runs the layer on the meta device to learn unless the layer keeps the shape.
-    """
-    if type(module) in _SAME_TYPES:
-        return lambda x, *args, **kwargs: torch.empty(x.shape, dtype=x.dtype)
-    forward = module.forward
+def recurrent_outputs(module: nn.RNNBase, x: torch.Tensor) -> tuple:
+    """What an LSTM, GRU or RNN returns for a batched ``x``, as meta tensors (the meta device
+    runs the recurrence step by step through slow decompositions)."""
+    batch, steps = (x.shape[0], x.shape[1]) if module.batch_first else (x.shape[1], x.shape[0])
+    directions = 2 if module.bidirectional else 1
+    width = getattr(module, "proj_size", 0) or module.hidden_size
+    layout = (batch, steps) if module.batch_first else (steps, batch)
+    out = torch.empty((*layout, directions * width), dtype=x.dtype, device="meta")
+    h = torch.empty((module.num_layers * directions, batch, width), dtype=x.dtype, device="meta")
+    if not isinstance(module, nn.LSTM):
+        return out, h
+    c = torch.empty((*h.shape[:2], module.hidden_size), dtype=x.dtype, device="meta")
+    return out, (h, c)
 
-    def run(*args: Any) -> torch.Tensor:
-        out = forward(*(meta_like(a) for a in args))
-        return torch.empty(out.shape, dtype=out.dtype)
 
-    return run
+@contextmanager
+def untraced_modules() -> Iterator[None]:
+    """Module calls and attributes as outside tracing, for a layer whose forward calls layers
+    of its own (a Transformer layer's attention and feed-forward)."""
+    traced = nn.Module.__call__, nn.Module.__getattr__
+    nn.Module.__call__ = _symbolic_trace._orig_module_call
+    nn.Module.__getattr__ = _symbolic_trace._orig_module_getattr
+    try:
+        yield
+    finally:
+        nn.Module.__call__, nn.Module.__getattr__ = traced
 
 
 def meta_like(value: Any) -> Any:
@@ -120,6 +142,8 @@ def meta_module(module: nn.Module) -> nn.Module:
     twin._parameters = {k: meta_like(v) for k, v in module._parameters.items()}
     twin._buffers = {k: meta_like(v) for k, v in module._buffers.items()}
     twin._modules = {k: meta_module(m) for k, m in module._modules.items()}
+    if isinstance(module, nn.RNNBase):  # it runs on a list of its weights, kept apart
+        twin._flat_weights = [twin._parameters.get(n) for n in module._flat_weights_names]
     return twin
 
 
@@ -172,8 +196,14 @@ class MetaValues:
             if node.target in _ELEMENTWISE and all(isinstance(a, torch.Tensor) for a in args):
                 return _broadcast(*args)
         if node.op == "call_module":
+            module = self.modules[node.target]
+            if isinstance(module, nn.RNNBase) and len(args) == 1 and args[0].dim() == 3:
+                out, state = recurrent_outputs(module, args[0])
+                flat = type(module) not in (nn.LSTM, nn.GRU, nn.RNN)  # designer's: out, h, c
+                return (out, *state) if flat and isinstance(state, tuple) else (out, state)
             # forward, not __call__: while tracing, module calls are the tracer's
-            return meta_module(self.modules[node.target]).forward(*args, **kwargs)
+            with untraced_modules():
+                return meta_module(self.modules[node.target]).forward(*args, **kwargs)
         if node.op == "call_function":
             return node.target(*args, **kwargs)
         if node.op == "call_method":
@@ -196,6 +226,11 @@ class MetaValues:
 
 def is_tensor(value: Any) -> bool:
     return isinstance(value, torch.Tensor)
+
+
+def holds_tensors(value: Any) -> bool:
+    """A tuple or list with tensors among its items (nested too): a layer's several outputs."""
+    return isinstance(value, (tuple, list)) and any(is_tensor(v) or holds_tensors(v) for v in value)
 
 
 def shape_of(value: Any) -> tuple[int, ...] | None:

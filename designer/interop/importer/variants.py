@@ -7,7 +7,7 @@ variants merge when every variant equals the union of them all with its missing 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from designer.interop.importer.ir import Body, Op, Ref
 
@@ -38,7 +38,8 @@ def _merged_order(variants: list[Body]) -> list[str]:
 
 
 def _signature(op: Op) -> tuple:
-    return op.child.block if op.child is not None else op.block, tuple(sorted(op.values))
+    block = op.child.block if op.child is not None else op.block
+    return block, tuple(sorted(op.values)), op.repeat, op.ports
 
 
 class _Merger:
@@ -103,9 +104,7 @@ def merge_variants(variants: list[Body]) -> Union | None:
             if len(having[0].inputs) != 1:
                 return None  # only a one-input node can be bypassed
             patterns.setdefault(pattern, []).append(op_id)
-        first = having[0]
-        ops.append(Op(first.id, first.block, first.params, merger.chosen[op_id], first.what,
-                      first.layer, first.child))  # fmt: skip
+        ops.append(replace(having[0], inputs=merger.chosen[op_id]))
     wants = [(present, [r for _, r in body.outputs]) for body, present in
              zip(variants, merger.present, strict=True)]  # fmt: skip
     outputs = next((w for _, w in wants if all(merger._fits(w, p, o) for p, o in wants)), None)

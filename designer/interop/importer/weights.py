@@ -2,17 +2,14 @@
 
 The live model and the generated code name their attributes after the design (``inc.double_conv.0``
 where the seed had ``inc.double_conv.0``, but ``down1.pool_conv.1...`` where it had
-``down1.maxpool_conv.1...``). Rather than re-derive that naming, the design is built once on the
-meta device (no memory, no arithmetic) and run on empty tensors with ``forward_capture``, which
-names each node's output by its design path (``down1/maxpool_conv_1/double_conv_0``); a recording
-stand-in forward on every live layer says which layer made that output. Each imported layer's
-tensors then move to that layer's name.
+``down1.maxpool_conv.1...``). The plan says where each node's module sits in its scope
+(:meth:`~designer.live.plan_types.Scope.path_of`); a node inside a composite instance is found by
+walking the scopes along its design path, and a copy of a repeated node is one more index
+(``layers.2``). Each imported layer's tensors then move to that module's name.
 """
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from collections.abc import Iterator
 
 import torch
@@ -20,96 +17,68 @@ from torch import nn
 
 from designer.core.graph import Design
 from designer.interop.importer.ir import Body
-from designer.interop.importer.values import stand_in
 from designer.live.model import build
+from designer.live.plan import make_plan
+from designer.live.plan_types import Plan
+
+Segment = tuple[str, int | None]  # a node id, and the copy of a repeated node
 
 
 class WeightsMismatch(RuntimeError):
     """The mapped weights do not cover the live model's keys exactly (a bug of the importer)."""
 
 
-def layer_paths(body: Body, prefix: str = "") -> Iterator[tuple[str, str]]:
-    """(design path, module path) of every imported layer, composites recursed into."""
+def layer_paths(body: Body, prefix: tuple = ()) -> Iterator[tuple[tuple[Segment, ...], object]]:
+    """(design path, op) of every op that takes weights, composites and copies recursed into."""
     for op in body.ops:
-        if op.child is not None:
-            yield from layer_paths(op.child, f"{prefix}{op.id}/")
-        elif op.layer is not None:
-            yield prefix + op.id, op.layer
+        for index, copy in enumerate(op.copies or [op]):
+            path = (*prefix, (op.id, index if op.copies else None))
+            if copy.child is not None:
+                yield from layer_paths(copy.child, path)
+            elif copy.layer is not None or copy.tensors:
+                yield path, copy
 
 
-def _owns_state(module: nn.Module) -> bool:
-    return bool(module._parameters or module._buffers)
+def module_name(plan: Plan, path: tuple[Segment, ...]) -> str:
+    """The live model's name for the module of the node at ``path``."""
+    scope, names = plan.model, []
+    for node, copy in path:
+        where = scope.path_of(node)
+        if where is None:
+            raise WeightsMismatch(f"the live model has no module for {node}")
+        names.append(where if copy is None else f"{where}.{copy}")
+        block = plan.classes.get(scope.design.node(node)["type"])
+        if block is not None:
+            scope = block.scope
+    return ".".join(names)
 
 
-def _resized(module: nn.Upsample):
-    """A shape-only Upsample: torch's meta kernel for nearest upsampling fails on empty batches."""
-
-    def run(x: torch.Tensor) -> torch.Tensor:
-        n = x.dim() - 2
-        if module.size is not None:
-            size = (module.size,) * n if isinstance(module.size, int) else tuple(module.size)
-        else:
-            scale = module.scale_factor
-            scales = scale if isinstance(scale, tuple) else (scale,) * n
-            size = tuple(math.floor(d * s) for d, s in zip(x.shape[2:], scales, strict=True))
-        return torch.empty((*x.shape[:2], *size), dtype=x.dtype)
-
-    return run
-
-
-def _recording(forward, name: str, made: dict, kept: list):
-    def run(*args, **kwargs):
-        output = forward(*args, **kwargs)
-        made[id(output)] = name
-        kept.append(output)  # outputs stay alive, so their ids stay unique
-        return output
-
-    return run
-
-
-def live_layer_names(design: Design) -> tuple[dict[str, str], set[str]]:
-    """Design path -> live module name for every node that holds weights, and the live keys."""
-    with torch.device("meta"):
-        live = build(design, device="meta")
-    made: dict[int, str] = {}
-    kept: list[torch.Tensor] = []
-    for name, module in live.named_modules():  # instance attributes: this meta model only
-        forward = _resized(module) if isinstance(module, nn.Upsample) else stand_in(module)
-        if _owns_state(module):
-            module.forward = _recording(forward, name, made, kept)
-        elif not module._modules:
-            module.forward = forward
-    empty = [torch.empty((0, *x.shape[1:]), dtype=x.dtype) for x in live.example_inputs()]
-    _, captured = live.forward_capture(*empty)
-    names = {path: made[id(v)] for path, v in captured.items() if id(v) in made}
-    return names, set(live.state_dict().keys())
-
-
-def _by_layer(state: dict[str, torch.Tensor]) -> dict[str, dict[str, torch.Tensor]]:
-    grouped: dict[str, dict[str, torch.Tensor]] = defaultdict(dict)
-    for key, tensor in state.items():
-        owner, _, leaf = key.rpartition(".")
-        grouped[owner][leaf] = tensor
-    return grouped
+def _tensors(op, original: dict[str, torch.Tensor]) -> dict[str, str]:
+    """The op's tensors: live leaf name -> the module's key."""
+    if op.tensors:
+        return dict(op.tensors)
+    prefix = f"{op.layer}." if op.layer else ""
+    return {key[len(prefix) :]: key for key in original if key.startswith(prefix)}
 
 
 def remap_weights(module: nn.Module, root: Body, design: Design) -> tuple[dict, list[str]]:
     """The module's state dict under the live keys, and the module keys the design drops
     (weights of layers the forward never used)."""
-    names, live_keys = live_layer_names(design)
+    plan = make_plan(design)
+    with torch.device("meta"):
+        live_keys = set(build(design, device="meta").state_dict())
     original = module.state_dict()
-    grouped = _by_layer(original)
     mapped: dict[str, torch.Tensor] = {}
-    used: set[str] = set()
-    for design_path, layer in layer_paths(root):
-        tensors = grouped.get(layer, {})
-        if tensors and design_path not in names:
-            raise WeightsMismatch(f"the live model has no layer for {design_path} ({layer})")
-        for leaf, tensor in tensors.items():
-            mapped[f"{names[design_path]}.{leaf}"] = tensor
-            used.add(f"{layer}.{leaf}" if layer else leaf)
+    for path, op in layer_paths(root):
+        tensors = _tensors(op, original)
+        if not tensors:
+            continue
+        name = module_name(plan, path)
+        for leaf, key in tensors.items():
+            mapped[f"{name}.{leaf}"] = original[key]
     if set(mapped) != live_keys:
         missing = sorted(live_keys - set(mapped))[:5]
         extra = sorted(set(mapped) - live_keys)[:5]
         raise WeightsMismatch(f"weights do not line up: missing {missing}, unexpected {extra}")
+    used = {key for _, op in layer_paths(root) for key in _tensors(op, original).values()}
     return mapped, sorted(set(original) - used)

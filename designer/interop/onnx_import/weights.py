@@ -1,10 +1,9 @@
 """The imported weights under the live model's keys.
 
-As in the torch importer, the design is built on the meta device and run on empty tensors with
-``forward_capture``, every live layer's forward replaced by a stand-in that records which layer
-made which node's output; every block that took weights from the file (its :class:`Op` carries
-the flat block's id as ``layer``) gives them to that layer. ``Upsample`` gets a stand-in of its
-own: torch's meta kernel for nearest resizing refuses an empty batch."""
+As in the torch importer, the plan names each node's module (a node inside a composite instance
+or a copy of a repeated node too, see :func:`designer.interop.importer.weights.module_name`);
+every block that took weights from the file (its :class:`Op` carries the flat block's id as
+``layer``) gives them to that module."""
 
 from __future__ import annotations
 
@@ -13,8 +12,10 @@ import torch
 
 from designer.core.graph import Design
 from designer.interop.importer.ir import Body
-from designer.interop.importer.weights import WeightsMismatch, layer_paths, live_layer_names
+from designer.interop.importer.weights import WeightsMismatch, layer_paths, module_name
 from designer.interop.onnx_import.context import Made
+from designer.live.model import build
+from designer.live.plan import make_plan
 
 
 def _tensor(array: np.ndarray) -> torch.Tensor:
@@ -25,14 +26,15 @@ def _tensor(array: np.ndarray) -> torch.Tensor:
 
 def live_state(design: Design, root: Body, ops: list[Made]) -> dict[str, torch.Tensor]:
     """Every weight of the file's blocks, keyed as ``designer.build(design).state_dict()``."""
-    names, live_keys = live_layer_names(design)
+    plan = make_plan(design)
+    with torch.device("meta"):
+        live_keys = set(build(design, device="meta").state_dict())
     by_id = {op.id: op for op in ops}
     state: dict[str, torch.Tensor] = {}
-    for path, key in layer_paths(root):
-        if path not in names:
-            raise WeightsMismatch(f"the live model has no layer for {path}")
-        for leaf, array in by_id[key].weights.items():
-            state[f"{names[path]}.{leaf}"] = _tensor(array)
+    for path, op in layer_paths(root):
+        name = module_name(plan, path)
+        for leaf, array in by_id[op.layer].weights.items():
+            state[f"{name}.{leaf}"] = _tensor(array)
     if set(state) != live_keys:
         missing = sorted(live_keys - set(state))[:5]
         extra = sorted(set(state) - live_keys)[:5]
