@@ -68,7 +68,7 @@ def block_editing(app, out: Path) -> None:
     b = DesignBuilder("two_stages")
     h = b.input((3, 64, 64))
     for stage, width in ((1, 16), (2, 32)):
-        h = b.add("Conv2d", h, node_id=f"conv{stage}", out_channels=width)
+        h = b.add("Conv2d", h, node_id=f"conv{stage}", out_channels=width, padding=1)
         h = b.add("BatchNorm2d", h, node_id=f"bn{stage}")
         h = b.add("ReLU", h, node_id=f"relu{stage}")
         h = b.add("MaxPool2d", h, node_id=f"pool{stage}")

@@ -1,6 +1,6 @@
 """Design files: versioned JSON with a stable key order; loading never executes anything.
 
-Layout (version 1)::
+Layout (version 2)::
 
     {"format": "torch-designer", "version": 1, "name": "unet",
      "blocks": {"MyBlock": {<composite definition>}},
