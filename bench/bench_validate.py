@@ -8,7 +8,12 @@ Prints medians and ratios, measured in one run, next to the targets of the issue
 * the U-Net's first validation in a fresh process, after imports and loading (each of
   ``--fresh`` processes validates once);
 * the 1,000-node design after a one-parameter edit (an Analyzer that keeps its per-node memo),
-  with the number of nodes recomputed.
+  with the number of nodes recomputed;
+* a warm validation of wrapper blocks (TorchModule, TorchFunction: specs from the meta device)
+  per node, against the registered blocks that do the same (GELU, Softmax): their keyword
+  arguments as a design file or DesignBuilder gives them (a dict) and as checked values hold them
+  (the editor's, the importer's: a hashable FrozenKwargs);
+* a 12-layer GPT (examples/build_examples.py), its blocks as one Repeat node and unrolled.
 
 Run: .venv/bin/python bench/bench_validate.py [--repeat 30] [--fresh 15]
 """
@@ -16,6 +21,7 @@ Run: .venv/bin/python bench/bench_validate.py [--repeat 30] [--fresh 15]
 from __future__ import annotations
 
 import argparse
+import runpy
 import statistics
 import subprocess
 import sys
@@ -27,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from designs import residual_stack
 
 import designer
-from designer import Analyzer, validate
+from designer import Analyzer, DesignBuilder, validate
 from designer.blocks import REGISTRY
 from designer.core.infer import SHARED
 
@@ -139,6 +145,69 @@ def large_figures(repeat: int) -> None:
     print(f"  torch modules on meta device     {meta:8.2f} ms   (reference)")
 
 
+def chain(name: str, blocks: list[tuple[str, dict]], shape=(16, 8, 8)):
+    """Input, the blocks one after the other, Output."""
+    b = DesignBuilder(name)
+    h = b.input(shape)
+    for block, params in blocks:
+        h = b.add(block, h, **params)
+    b.output(h)
+    return b.build()
+
+
+def checked(design):
+    """The design with each node's keyword arguments checked, as the editor stores them."""
+    for node_id in design.node_ids():
+        data = design.node(node_id)
+        if "kwargs" in data["params"]:
+            param = REGISTRY.get(data["type"]).param_index["kwargs"]
+            data["params"]["kwargs"] = param.coerce(data["params"]["kwargs"])
+    return design
+
+
+def wrapper_figures(repeat: int, nodes: int = 50) -> None:
+    gelu = ("TorchModule", {"target": "nn.GELU", "kwargs": {"approximate": "tanh"}})
+    softmax = ("TorchFunction", {"target": "F.softmax", "kwargs": {"dim": -1}})
+    pairs = {
+        "TorchModule nn.GELU": (gelu, ("GELU", {"approximate": "tanh"})),
+        "TorchFunction F.softmax": (softmax, ("Softmax", {"dim": -1})),
+    }
+    print(f"Wrapper blocks, warm validation per node ({nodes}-node chains; target: <= 1.0x)")
+    for name, (wrapped, registered) in pairs.items():
+        plain = chain("registered", [registered] * nodes)
+        raw = chain("wrapped", [wrapped] * nodes)
+        clean = checked(chain("wrapped", [wrapped] * nodes))
+        validate(plain), validate(raw)  # the meta device runs once, here
+        base = timed_ms(lambda d=plain: validate(d), repeat * 10)[0] / nodes
+        for form, design in (("kwargs a dict", raw), ("kwargs checked", clean)):
+            per = timed_ms(lambda d=design: validate(d), repeat * 10)[0] / nodes
+            print(
+                f"  {name + ', ' + form:40} {per * 1000:6.2f} us/node  "
+                f"{per / base:4.2f}x {registered[0]} ({base * 1000:.2f} us/node)"
+            )
+
+
+def gpt_figures(repeat: int) -> None:
+    gpt = runpy.run_path(str(ROOT / "examples" / "build_examples.py"))["gpt"]
+    repeated = gpt(depth=12)
+    unrolled = gpt(depth=1)
+    params, last = unrolled.node("blocks")["params"], "blocks"
+    for i in range(1, 12):  # eleven more TransformerBlock nodes in a chain after the first
+        unrolled.add_node("TransformerBlock", dict(params), node_id=f"block{i}")
+        unrolled.connect(last, "y", f"block{i}", "x")
+        last = f"block{i}"
+    unrolled.connect(last, "y", "ln_f", "in")  # rewires the final norm
+    print("12-layer GPT (tiny widths; target: warm <= 2 ms)")
+    for name, design in (("one Repeat node", repeated), ("12 TransformerBlock nodes", unrolled)):
+        assert validate(design).ok, validate(design).errors
+        warm = timed_ms(lambda d=design: validate(d), repeat)
+        cold = timed_ms(lambda d=design: (clear_caches(), validate(d)), repeat)
+        print(
+            f"  {name:26} ({len(design):2} nodes)  warm {warm[0]:6.3f} ms (best {warm[1]:.3f})"
+            f"  caches cold {cold[0]:6.3f} ms (best {cold[1]:.3f})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30)
@@ -146,6 +215,8 @@ def main() -> None:
     args = parser.parse_args()
     unet_figures(args.repeat, args.fresh)
     large_figures(args.repeat)
+    wrapper_figures(args.repeat)
+    gpt_figures(args.repeat)
 
 
 if __name__ == "__main__":

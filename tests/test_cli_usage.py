@@ -252,3 +252,14 @@ def test_ctrl_c_while_a_run_imports_torch_ends_in_one_line(delay):
     result = ctrl_c(args, delay)
     assert "Traceback" not in result.stderr, result.stderr
     assert (result.returncode, result.stderr) in [(130, "interrupted\n"), (0, "")], result
+
+
+def test_a_reader_that_leaves_early_gets_no_error_message():
+    """``designer blocks | head -1``: the closed pipe ends the command quietly."""
+    command = [sys.executable, "-m", "designer", "blocks"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        proc.stdout.readline()
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 1
+    assert "error" not in err, err

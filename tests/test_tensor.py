@@ -115,11 +115,14 @@ def test_input_specs_round_trip_through_files(sizes, batch_at, dtype):
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.name)
 def test_existing_files_open_unchanged(path: Path):
     """The examples (the golden outputs' inputs, built from the library): the same text written
-    back, and every tensor float32 with only the batch symbolic, as before tensor specs."""
+    back, and in the CNN examples every tensor float32 with only the batch symbolic, as before
+    tensor specs (the token models' ids are int64)."""
     design = designer.load(path)
     assert dumps(design) == path.read_text()
     report = validate(design)
     assert report.ok
+    if any(design.node(n)["params"].get("dtype") for n in design.nodes_of_type("Input")):
+        return
     for info in report.nodes.values():
         assert all(s.dtype == "float32" and not s.names for s in (*info.out_specs, info.spec))
         assert info.out_shapes == tuple(s.shape for s in info.out_specs)

@@ -25,7 +25,6 @@ from functools import partial
 from typing import Any
 
 from designer.core.forms import Functional, TorchModule
-from designer.core.infer import freeze
 from designer.core.params import Kwargs, Path
 from designer.core.registry import BlockSpec, register
 from designer.core.rules import symbolic_error
@@ -38,6 +37,7 @@ REFUSED = frozenset({"from_file", "load", "save"})  # touch files; never called
 BATCHES = (3, 5)  # two batch sizes: a dimension equal to the batch in both follows it
 CACHE_MAX = 4096
 CONFIRM_ELEMENTS = 2**18  # inputs (and weights) up to this size are also run on the CPU
+# Keys hold the checked kwargs as they are: a FrozenKwargs hashes (designer.core.params).
 _OUTCOMES: dict[tuple, Any] = {}  # (kind, name, kwargs, specs) -> TensorSpec or (message, hint)
 _COUNTS: dict[tuple, int] = {}  # (name, kwargs) -> the module's parameter count
 
@@ -116,7 +116,7 @@ def _first_line(exc: BaseException) -> str:
 def outcome(kind: str, params: Mapping[str, Any], specs: list) -> TensorSpec:
     """The output spec of the block on these inputs, from the cache or one meta-device run."""
     target, kwargs = params["target"], params["kwargs"]
-    key = (kind, target, freeze(kwargs), tuple(specs))
+    key = (kind, target, kwargs, tuple(specs))
     found = _OUTCOMES.get(key)
     if found is None:
         if len(_OUTCOMES) >= CACHE_MAX:
@@ -155,7 +155,7 @@ def _run(kind: str, found: Any, kwargs: Mapping[str, Any], specs: list, batch: i
     with torch.device("meta"), torch.no_grad():
         if kind == "module":
             module = found(**kwargs)
-            _COUNTS[(target, freeze(kwargs))] = sum(p.numel() for p in module.parameters())
+            _COUNTS[(target, kwargs)] = sum(p.numel() for p in module.parameters())
             out = module(*tensors)
         else:
             out = found(*tensors, **kwargs)
@@ -172,7 +172,7 @@ def _confirm(kind: str, found: Any, kwargs: Mapping[str, Any], specs: list, targ
     sizes = [[BATCHES[0] if d is None else d for d in spec.shape] for spec in specs]
     if sum(math.prod(s) for s in sizes) > CONFIRM_ELEMENTS:
         return
-    if kind == "module" and _COUNTS.get((target, freeze(kwargs)), 0) > CONFIRM_ELEMENTS:
+    if kind == "module" and _COUNTS.get((target, kwargs), 0) > CONFIRM_ELEMENTS:
         return
     tensors = [
         torch.zeros(s, dtype=getattr(torch, spec.dtype))
@@ -218,7 +218,7 @@ def _function_rule(params: Mapping[str, Any], specs: list) -> TensorSpec:
 
 def _module_count(params: Mapping[str, Any], shapes: list) -> int:
     """Parameters of the module, counted on the meta device when its spec was inferred."""
-    key = (params["target"], freeze(params["kwargs"]))
+    key = (params["target"], params["kwargs"])
     if key not in _COUNTS:
         outcome("module", params, [TensorSpec(tuple(s)) for s in shapes])
     return _COUNTS.get(key, 0)

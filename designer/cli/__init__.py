@@ -91,11 +91,22 @@ def _main(argv: list[str]) -> int:
         return 2
     except (KeyboardInterrupt, Terminated) as exc:
         return _stopped(exc)
+    except BrokenPipeError:  # the reader left (designer check ... | head): say nothing more
+        _silence_stdout()
+        return 1
     except Exception as exc:  # a bug of ours: one line, unless debugging
         if interruption(exc) is not None:  # a library turned Ctrl+C or SIGTERM into an error
             return _stopped(interruption(exc))
         _report_bug(exc)
         return 3
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the flush at exit does not fail on the closed pipe."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _report_bug(exc: Exception) -> None:

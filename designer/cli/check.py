@@ -7,7 +7,6 @@ import sys
 
 from designer.cli.common import add_input_shape, load_and_validate, print_issues, table
 from designer.core import memory
-from designer.core.cost import Cost, costs, human
 from designer.core.shapes import format_shape
 
 
@@ -64,25 +63,32 @@ def _rows(design, report, with_cost: bool) -> list[tuple[str, ...]]:
     """The table: node, block, output shape, parameters (and MACs, activation memory)."""
     head = ("node", "block", "output shape", "params") + (("MACs", "activations") * with_cost)
     rows = [head]
-    node_costs = costs(design, report) if with_cost else {}
-    batch = next((s[0] for s in (i.shape for i in report.nodes.values()) if s and s[0]), 1)
     for node_id in report.order:
         info = report.nodes.get(node_id)
         data = design.node(node_id)
         block = data["type"] + (f" ×{data['repeat']}" if "repeat" in data else "")
-        row = (
-            node_id,
-            block,
-            format_shape(info.spec or info.shape) if info else "?",
-            f"{info.params:,}" if info else "?",
+        rows.append(
+            (
+                node_id,
+                block,
+                format_shape(info.spec or info.shape) if info else "?",
+                f"{info.params:,}" if info else "?",
+            )
         )
-        if with_cost:
-            c = node_costs.get(node_id)
-            row += (human(c.macs), human(c.activation_bytes(batch), "B")) if c else ("?", "?")
-        rows.append(row)
-    total = ("total", "", "", f"{report.total_params:,}")
-    if with_cost:
-        t = sum(node_costs.values(), Cost())
-        total += (human(t.macs), human(t.activation_bytes(batch), "B"))
-    rows.append(total)
-    return rows
+    rows.append(("total", "", "", f"{report.total_params:,}"))
+    return _with_costs(design, report, rows) if with_cost else rows
+
+
+def _with_costs(design, report, rows: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """The rows after the head with their MACs and activation memory (only --cost imports it)."""
+    from designer.core.cost import Cost, costs, human
+
+    node_costs = costs(design, report)
+    batch = next((s[0] for s in (i.shape for i in report.nodes.values()) if s and s[0]), 1)
+    cells = []
+    for node_id in report.order:
+        c = node_costs.get(node_id)
+        cells.append((human(c.macs), human(c.activation_bytes(batch), "B")) if c else ("?", "?"))
+    t = sum(node_costs.values(), Cost())
+    cells.append((human(t.macs), human(t.activation_bytes(batch), "B")))
+    return [rows[0]] + [row + cell for row, cell in zip(rows[1:], cells, strict=True)]

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from designer.core.cost import total_cost
 from designer.core.expr import ExprError, evaluate
 from designer.core.graph import Design
 from designer.core.params import Param
@@ -68,6 +67,8 @@ class Instance:
 
     def cost(self):
         """The body's total cost per sample (a designer.core.cost.Cost)."""
+        from designer.core.cost import total_cost  # only costs need it: check stays light
+
         return total_cost(self.body, self.report)
 
 
@@ -138,7 +139,7 @@ class CompositeDef:
 
         Inputs are TensorSpecs or shape tuples; for tuples, the instance last made for specs of
         those sizes is reused (so that counts and code see the dtypes validation saw)."""
-        frozen = freeze(values)
+        frozen = _values_key(values)
         specs = tuple([as_spec(s) for s in in_shapes])
         shapes = tuple([s.shape for s in specs])
         if in_shapes and not isinstance(in_shapes[0], TensorSpec):  # sizes: as validation saw them
@@ -274,6 +275,14 @@ def _bypassed_edges(edges: tuple[Edge, ...], bypass: Mapping[str, tuple[str, str
             src, src_port = bypass[src]
         out.append((src, src_port, dst, dst_port))
     return out
+
+
+def _values_key(values: Mapping[str, Any]) -> Any:
+    """Parameter values as a memo key, in any order: checked values hash as they are."""
+    try:
+        return frozenset(values.items())
+    except TypeError:  # a raw value (a list) from a caller that did not check them
+        return freeze(values)
 
 
 def _bound(cache: dict) -> None:

@@ -6,7 +6,6 @@ through a bounded memo, :data:`SHARED`: designs repeat their blocks.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +26,8 @@ UNSHARED = ("Input", "Output")
 
 
 def freeze(value: Any) -> Any:
-    """A hashable copy of a params value (lists and dicts become tuples)."""
+    """A hashable copy of a raw params value (lists and dicts become tuples). Checked values need
+    none: a ``kwargs`` parameter holds a hashable :class:`~designer.core.params.FrozenKwargs`."""
     if isinstance(value, dict):
         return tuple(
             sorted((k, v if isinstance(v, _SCALARS) else freeze(v)) for k, v in value.items())
@@ -43,9 +43,9 @@ def input_specs(wiring: Wiring, spec, node_id: str, infos: Mapping[str, NodeInfo
     if spec is None:
         return ()
     into = wiring.into[node_id]
-    sources = into.values() if len(into) < 2 and not spec.optional_inputs else None
+    simple = len(into) < 2 and not spec.optional_inputs  # no port order to look up
     specs = []
-    for source in sources or wiring.sources(node_id, spec):
+    for source in into.values() if simple else wiring.sources(node_id, spec):
         if source is None:
             specs.append(None)
             continue
@@ -108,7 +108,7 @@ def infer(source, wiring: Wiring, spec, node_id: str, data: dict, in_specs: tupl
         else:
             result = spec.infer(values, list(in_specs))
             out = result if isinstance(result, list) else [result] if spec.outputs else []
-        count = _count(spec, values, in_specs)
+        count = 0 if spec.count is no_params else _count(spec, values, in_specs)
     except NestedError as exc:
         return [i.nested_in(node_id) for i in exc.issues]
     except ShapeError as exc:
@@ -136,8 +136,6 @@ def _repeated(node_id: str, spec, data: dict, info: NodeInfo):
 
 def _count(spec, values: dict, in_specs: tuple) -> int:
     """The parameter count, from the inputs' tuple views."""
-    if spec.count is no_params:
-        return 0
     shapes, plain = [], True
     for s in in_specs:
         shapes.append(None if s is None else s.shape)
@@ -158,6 +156,8 @@ def _override_spec(override, values: dict) -> TensorSpec:
 
 
 def _unknown_type(source, node_id: str, block: str) -> Issue:
+    import difflib  # only for this message: validation's imports stay few
+
     known = [s.name for s in REGISTRY] + list(source.blocks)
     close = difflib.get_close_matches(block, known, n=1)
     hint = f"did you mean {close[0]}?" if close else "pick a block type from the palette"

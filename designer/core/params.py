@@ -25,6 +25,29 @@ MAX_TEXT = 200  # characters of one string among them
 LITERAL_DEPTH = 2  # lists of lists, no deeper
 
 
+class FrozenKwargs(dict):
+    """Keyword arguments as a ``kwargs`` parameter holds them once checked: a dict that cannot
+    change, so that it hashes and memo keys take it as it is (no copy per validation)."""
+
+    __slots__ = ("_hash",)
+
+    def __hash__(self) -> int:
+        try:
+            return self._hash
+        except AttributeError:
+            self._hash = hash(frozenset(self.items()))
+            return self._hash
+
+    def __reduce__(self):  # copies and pickles rebuild it whole, never item by item
+        return type(self), (dict(self),)
+
+    def _refuse(self, *args: Any, **kwargs: Any):
+        raise TypeError("keyword arguments of a parameter do not change; set a new dict instead")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+
 class ParamError(ValueError):
     """A parameter value of the wrong type or out of range."""
 
@@ -174,7 +197,7 @@ class Param:
             raise ValueError
         return value
 
-    def _coerce_kwargs(self, value: Any) -> dict[str, Any]:
+    def _coerce_kwargs(self, value: Any) -> FrozenKwargs:
         if not isinstance(value, dict):
             raise TypeError
         if len(value) > MAX_KWARGS:
@@ -188,7 +211,7 @@ class Param:
                     f"{self.name}: {_short(name)} is not a keyword argument name",
                     "give names such as dim or approximate",
                 )
-        return {name: self._literal(name, v, 0) for name, v in value.items()}
+        return FrozenKwargs({name: self._literal(name, v, 0) for name, v in value.items()})
 
     def _literal(self, name: str, value: Any, depth: int) -> Any:
         """A clean literal: scalars as they are, lists and tuples as tuples."""
@@ -245,7 +268,7 @@ def Path(name: str, default: str, doc: str) -> Param:
 
 def Kwargs(name: str, doc: str) -> Param:
     """Keyword arguments of literal values (none by default)."""
-    return Param(name, "kwargs", {}, doc)
+    return Param(name, "kwargs", FrozenKwargs(), doc)
 
 
 def Int(
