@@ -276,7 +276,8 @@ class SizeBranch(nn.Module):
 
 
 class Scaled(nn.Module):
-    """Reads a parameter directly and resizes to another tensor's size: both unsupported."""
+    """Reads a parameter directly (a Parameter node) and resizes to another tensor's size
+    (ResizeLike)."""
 
     def __init__(self):
         super().__init__()

@@ -14,7 +14,6 @@ from import_models import (
     Mixed,
     Odd,
     ResNet,
-    Scaled,
     Shared,
     SizeBranch,
     UNet,
@@ -222,15 +221,6 @@ def test_ops_without_a_block_are_kept_as_opaque_calls_with_their_module_path():
     built.load_state_dict(result.state_dict, strict=True)
     with torch.no_grad():
         assert torch.allclose(built(x), model(x), atol=1e-6)
-
-
-def test_resizing_to_a_tensor_is_reported():
-    with pytest.raises(ImportFailed) as caught:
-        import_torch(Scaled(), torch.randn(2, 3, 8, 8))
-    found = [(o.path, o.op, o.reason) for o in caught.value.opaque]
-    # self.scale, read directly, is a Parameter node: only the resize has no block
-    assert found == [("", "F.interpolate", "resizes to another tensor's size (no block does)")]
-    assert "the model (Scaled): F.interpolate" in str(caught.value)
 
 
 def test_shared_weights_are_refused():

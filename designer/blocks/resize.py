@@ -1,10 +1,11 @@
-"""Resizing: Upsample by a scale factor or to a fixed size (nearest, linear family)."""
+"""Resizing: Upsample by a scale factor or to a fixed size (nearest, linear family), and
+ResizeLike to the spatial size of another tensor (segmentation heads)."""
 
 from __future__ import annotations
 
 import math
 
-from designer.core.forms import TorchModule
+from designer.core.forms import Functional, TorchModule
 from designer.core.params import Bool, Choice, Float, Ints
 from designer.core.registry import BlockSpec, register
 from designer.core.shapes import ShapeError, format_shape
@@ -89,5 +90,48 @@ register(
         ),
         shape=_upsample_shape,
         torch=TorchModule("Upsample", _upsample_args),
+    )
+)
+
+
+def _resize_like_shape(p, shapes):
+    x, like = shapes
+    mode, rank = p["mode"], len(x)
+    if rank not in (3, 4, 5) or _MODE_RANK.get(mode, rank) != rank:
+        want = f"{_MODE_RANK[mode]}-D" if mode in _MODE_RANK else "3-D, 4-D or 5-D"
+        raise ShapeError(
+            f"ResizeLike mode {mode!r} needs a {want} x, got {format_shape(x)}",
+            "pick the mode that fits the input rank (linear 3-D, bilinear 4-D, trilinear 5-D)",
+            port=0,
+            code="rank",
+        )
+    if len(like) != rank:
+        raise ShapeError(
+            f"ResizeLike takes the spatial size of like, which is {format_shape(like)}: "
+            f"it needs the rank of x, {format_shape(x)}",
+            "wire a feature map of the same rank into like",
+            port=1,
+            code="rank",
+        )
+    return (*x[:2], *like[2:])
+
+
+register(
+    BlockSpec(
+        name="ResizeLike",
+        category="Resize",
+        doc="Resize `x` to the spatial size of `like` (nearest or (bi/tri)linear interpolation).",
+        params=(
+            Choice(
+                "mode",
+                "nearest",
+                "Interpolation algorithm.",
+                ("nearest", "linear", "bilinear", "bicubic", "trilinear"),
+            ),
+            Bool("align_corners", False, "Align corner pixels (interpolating modes only)."),
+        ),
+        inputs=("x", "like"),
+        shape=_resize_like_shape,
+        functional=Functional("resize_like", keywords=("mode", "align_corners")),
     )
 )

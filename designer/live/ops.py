@@ -48,7 +48,13 @@ def add_scalar(x, value):
     return x + value
 
 
-HELPERS: dict[str, Callable] = {"pad_to_match": pad_to_match}
+def resize_like(x, like, mode, align_corners):
+    """Resize the spatial dimensions of x to those of like (align_corners: interpolating modes)."""
+    corners = align_corners if mode in ("linear", "bilinear", "bicubic", "trilinear") else None
+    return F.interpolate(x, size=like.shape[2:], mode=mode, align_corners=corners)
+
+
+HELPERS: dict[str, Callable] = {"pad_to_match": pad_to_match, "resize_like": resize_like}
 HELPERS.update(reshape=reshape, slice_dim=slice_dim, scale=scale, add_scalar=add_scalar)
 
 

@@ -16,6 +16,7 @@ from designer.interop.importer.ownlayers import bind_own, map_own
 from designer.interop.importer.tensorops import pick
 from designer.interop.importer.tracer import Trace
 from designer.interop.importer.values import UNKNOWN, holds_tensors, is_tensor, shape_of
+from designer.interop.importer.vision import held_only
 from designer.interop.importer.wrapped import wrap_function, wrap_layer
 
 _SYMBOLS = {
@@ -116,7 +117,7 @@ class Context:
             return self._layer(node)
         try:
             if node.op == "get_attr":
-                return self._parameter(node)
+                return Fold() if held_only(node) else self._parameter(node)
             value = self.values.get(node, UNKNOWN)
             picked = pick(node, self)
             if picked is not None:

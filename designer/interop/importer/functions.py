@@ -21,6 +21,7 @@ from designer.interop.importer.mapped import Alias, Block, Mapped
 from designer.interop.importer.modules import Unsupported, upsample_params
 from designer.interop.importer.padmatch import NotPadToMatch, pad_reference
 from designer.interop.importer.tensorops import map_tensor_op, squeeze
+from designer.interop.importer.vision import map_vision, resize_like
 
 _ACT = ("input",)
 _POOL = ("input", "kernel_size", "stride", "padding")
@@ -100,7 +101,7 @@ def map_function(node: fx.Node, ctx) -> Mapped | None:
         return _scalar(node, ctx, "AddScalar")
     if (method and target in ("div", "div_")) or (not method and target in DIVS):
         return _scalar(node, ctx, "Scale")
-    mapped = map_tensor_op(node, ctx)
+    mapped = map_tensor_op(node, ctx) or map_vision(node, ctx)
     if mapped is not None:
         return mapped
     if method:
@@ -198,11 +199,11 @@ def _pool(node: fx.Node, ctx) -> Block:
     return Block(block, args, ctx.tensors([node.args[0]]))
 
 
-def _interpolate(node: fx.Node, ctx) -> Block:
+def _interpolate(node: fx.Node, ctx) -> Mapped:
     names = ("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor")
     args = bind(node, (*names, "antialias"))
     if ctx.reads_sizes(args.get("size")):
-        raise Unsupported("resizes to another tensor's size (no block does)")
+        return resize_like(node, ctx, args)
     if ctx.const(args.get("antialias", False), "antialias"):
         raise Unsupported("antialias=True (Upsample has no such parameter)")
     params = upsample_params(

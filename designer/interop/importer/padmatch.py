@@ -23,7 +23,7 @@ class NotPadToMatch(ValueError):
     """The amounts depend on sizes, but not as PadToMatch computes them."""
 
 
-def _amount_graph(amounts: list, values: dict) -> tuple[list[fx.Node], set[fx.Node]]:
+def amount_graph(amounts: list, values: dict) -> tuple[list[fx.Node], set[fx.Node]]:
     """The non-tensor nodes the amounts are computed by, and the tensors whose sizes they read."""
     inner: dict[fx.Node, None] = {}
     sources: set[fx.Node] = set()
@@ -52,7 +52,7 @@ def _expected(x_shape: tuple, ref_shape: tuple) -> list[int]:
     return pad
 
 
-def _evaluate(amounts: list, inner: list[fx.Node], order: dict, env: dict) -> list[Any]:
+def evaluate(amounts: list, inner: list[fx.Node], order: dict, env: dict) -> list[Any]:
     env = dict(env)
     for node in sorted(inner, key=order.__getitem__):
         args = fx.node.map_arg(node.args, env.__getitem__)
@@ -73,7 +73,7 @@ def pad_reference(x: fx.Node, amounts: list, values: dict, order: dict) -> fx.No
 
     Raises :class:`NotPadToMatch` when they depend on sizes in any other way.
     """
-    inner, sources = _amount_graph(amounts, values)
+    inner, sources = amount_graph(amounts, values)
     if not sources:
         return None
     others = sources - {x}
@@ -88,7 +88,7 @@ def pad_reference(x: fx.Node, amounts: list, values: dict, order: dict) -> fx.No
     for spatial, diffs in _TRIALS:
         grown = tuple(s + d for s, d in zip(spatial, diffs, strict=True))
         fake_x, fake_ref = _fake(x_shape, spatial), _fake(ref_shape, grown)
-        got = _evaluate(amounts, inner, order, {x: fake_x, ref: fake_ref})
+        got = evaluate(amounts, inner, order, {x: fake_x, ref: fake_ref})
         if got != _expected(tuple(fake_x.shape), tuple(fake_ref.shape)):
             raise NotPadToMatch("the amounts are not those of a centred pad to the other's size")
     return ref
