@@ -164,3 +164,26 @@ def test_scaled_model_resizes_like_its_input():
 
     result = _imported(Scaled(), torch.randn(2, 3, 8, 8))
     assert "ResizeLike" in _types(result)
+
+
+def test_hardsigmoid_gates_import_as_blocks():
+    """MobileNetV3's squeeze-excitation gate: nn.Hardsigmoid and F.hardsigmoid are blocks."""
+
+    class Gate(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 1)
+            self.gate = nn.Hardsigmoid()
+
+        def forward(self, x):
+            return x * self.gate(self.conv(x)) + nn.functional.hardsigmoid(x)
+
+    model, x = Gate().eval(), torch.randn(2, 4, 5, 5)
+    result = import_torch(model, x)
+    assert not result.opaque
+    types = [result.design.node(n)["type"] for n in result.design.node_ids()]
+    assert types.count("Hardsigmoid") == 2
+    live = designer.build(result.design, "cpu")
+    live.load_state_dict(result.state_dict, strict=True)
+    with torch.no_grad():
+        assert torch.allclose(live.eval()(x), model(x), atol=1e-6)

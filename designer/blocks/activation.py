@@ -82,6 +82,7 @@ _activation(
 _activation("SiLU", "x·sigmoid(x) (swish).")
 _activation("Mish", "x·tanh(softplus(x)).")
 _activation("Hardswish", "Piecewise-linear swish of MobileNetV3.")
+_activation("Hardsigmoid", "Piecewise-linear sigmoid of MobileNetV3's squeeze-excitation.")
 _activation(
     "Softplus",
     "log(1 + exp(beta·x)) / beta, x itself where beta·x > threshold.",

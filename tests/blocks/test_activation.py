@@ -33,6 +33,7 @@ PARAMS = {
     "SiLU": {},
     "Mish": {},
     "Hardswish": {},
+    "Hardsigmoid": {},
     "Sigmoid": {},
     "Tanh": {},
     "Softplus": {"beta": st.floats(0.001, 100.0), "threshold": st.floats(0.0, 1000.0)},

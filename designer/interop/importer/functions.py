@@ -36,6 +36,7 @@ ACTIVATIONS: dict[Any, tuple[str, tuple[str, ...]]] = {
     F.silu: ("SiLU", _ACT),
     F.mish: ("Mish", _ACT),
     F.hardswish: ("Hardswish", _ACT),
+    F.hardsigmoid: ("Hardsigmoid", _ACT),
     torch.sigmoid: ("Sigmoid", _ACT),
     F.sigmoid: ("Sigmoid", _ACT),
     torch.tanh: ("Tanh", _ACT),

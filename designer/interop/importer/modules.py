@@ -228,7 +228,16 @@ LAYERS: dict[type, tuple[str, Reader]] = {
     nn.PixelUnshuffle: ("PixelUnshuffle", lambda m: {"downscale_factor": m.downscale_factor}),
     nn.ChannelShuffle: ("ChannelShuffle", lambda m: {"groups": m.groups}),
 }
-for _cls in (nn.ReLU, nn.ReLU6, nn.SiLU, nn.Mish, nn.Hardswish, nn.Sigmoid, nn.Tanh):
+for _cls in (
+    nn.ReLU,
+    nn.ReLU6,
+    nn.SiLU,
+    nn.Mish,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Sigmoid,
+    nn.Tanh,
+):
     LAYERS[_cls] = (_cls.__name__, _none)
 for _n in (1, 2, 3):
     for _cls, _reader in (

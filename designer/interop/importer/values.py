@@ -43,6 +43,7 @@ _SAME_TYPES = frozenset(
         nn.SiLU,
         nn.Mish,
         nn.Hardswish,
+        nn.Hardsigmoid,
         nn.Sigmoid,
         nn.Tanh,
         nn.Softmax,
