@@ -261,5 +261,6 @@ def test_a_reader_that_leaves_early_gets_no_error_message():
         proc.stdout.readline()
         proc.stdout.close()
         err = proc.stderr.read().decode()
-        assert proc.wait(timeout=60) == 1
+        status = proc.wait(timeout=60)
+    assert status in (0, 1), status  # 0 when it had written all before the reader left
     assert "error" not in err, err
