@@ -13,6 +13,7 @@ from typing import Any
 from torch import fx
 
 from designer.interop.importer.calls import Call, bound_args, wired
+from designer.interop.importer.foreign import foreign
 from designer.interop.importer.modules import recurrent_params, transformer_params
 from designer.live.layers import attention, embedding, norm, recurrent, regularization
 
@@ -72,6 +73,8 @@ OUTPUTS = {
 def bind_own(cls: type, node: fx.Node, ctx) -> Call | None:
     """The wiring of a call of one of designer's layers with ports of its own, else None."""
     ports = PORTS.get(cls)
+    if ports is None and (entry := foreign(cls)) is not None:
+        ports = entry[2]
     if ports is None:
         return None
     call = wired(ctx, bound_args(node, ports), ports)
@@ -81,5 +84,5 @@ def bind_own(cls: type, node: fx.Node, ctx) -> Call | None:
 
 def map_own(module) -> tuple[str, dict[str, Any]] | None:
     """The block type and raw parameters of one of designer's layers, else None."""
-    entry = OWN.get(type(module))
+    entry = OWN.get(type(module)) or foreign(type(module))
     return None if entry is None else (entry[0], entry[1](module))

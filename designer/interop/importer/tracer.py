@@ -20,6 +20,7 @@ from torch import fx, nn
 from torch.utils import _pytree as pytree
 
 from designer.interop.importer.exported import Unflattened
+from designer.interop.importer.foreign import foreign
 from designer.interop.importer.mapped import where
 from designer.interop.importer.ownlayers import OWN
 from designer.interop.importer.values import UNKNOWN, MetaValues, is_tensor
@@ -136,8 +137,9 @@ class HierarchyTracer(fx.Tracer):
         self._failed: tuple[str, str] | None = None
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        """torch's layers, and designer's own (a built design's), are called, not traced."""
-        return type(m) in OWN or super().is_leaf_module(m, module_qualified_name)
+        """torch's layers, designer's own (a built design's) and known foreign ones are called."""
+        own = type(m) in OWN or foreign(type(m)) is not None
+        return own or super().is_leaf_module(m, module_qualified_name)
 
     def create_args_for_root(self, root_fn, is_module, concrete_args=None):
         """One placeholder per example input, whatever ``forward`` declares (``*inputs`` too)."""
