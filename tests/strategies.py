@@ -145,6 +145,8 @@ CAPS = {  # keep tensors small: (min, max) by parameter name
     "num_heads": (1, 4),  # attention (designer/blocks/attention.py)
     "nhead": (1, 4),
     "dim_feedforward": (1, 16),
+    "window_size": (1, 4),  # windows (designer/blocks/window.py)
+    "shift_size": (0, 3),
 }
 SKIP = {"Input", "Output"}
 STARTS = [(3, 12, 12), (4, 10), (2, 6, 6, 6), (5, 16), (8,)]

@@ -190,9 +190,11 @@ def test_every_registry_helper_is_defined_once_and_standalone():
 
     from designer.blocks import REGISTRY
     from designer.codegen.helpers import helper_source
+    from designer.live.layers import CLASSES, helpers_called
     from designer.live.ops import HELPERS
 
     helpers = {h for spec in REGISTRY if spec.functional for h in spec.functional.helpers}
+    helpers |= {h for layer in CLASSES for h in helpers_called(layer)}
     assert helpers <= set(HELPERS)
     for name in helpers:
         tree = ast.parse(helper_source(name))
@@ -210,12 +212,12 @@ def test_every_registry_helper_is_defined_once_and_standalone():
 
 def test_every_layer_class_is_defined_once_and_standalone():
     """Layer classes live in designer.live.layers; generated files copy their source, so each
-    reads only torch, nn, F and builtins."""
+    reads only torch, nn, F, builtins and the helper functions the plan copies beside it."""
     import builtins
 
     from designer.blocks import REGISTRY
     from designer.codegen.helpers import helper_source
-    from designer.live.layers import CLASSES
+    from designer.live.layers import CLASSES, helpers_called
 
     named = {c for spec in REGISTRY if spec.torch for c in spec.torch.layers}
     assert named <= set(CLASSES), named - set(CLASSES)
@@ -226,7 +228,7 @@ def test_every_layer_class_is_defined_once_and_standalone():
         names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
         bound |= {n.id for n in names if isinstance(n.ctx, ast.Store)} | {name}
         free = {n.id for n in names if isinstance(n.ctx, ast.Load)} - bound
-        assert free <= {"torch", "F", "nn", *dir(builtins)}, (name, free)
+        assert free <= {"torch", "F", "nn", *dir(builtins), *helpers_called(name)}, (name, free)
         namespace = {"torch": torch, "F": torch.nn.functional, "nn": torch.nn}
         exec(compile(helper_source(name), name, "exec"), namespace)
         assert namespace[name].__doc__ == CLASSES[name].__doc__

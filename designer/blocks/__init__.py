@@ -15,6 +15,7 @@ from designer.blocks import (  # noqa: F401
     resize,
     tensors,
     torch_call,
+    window,
 )
 from designer.blocks.library import load_library
 from designer.core.forms import Functional, TorchModule

@@ -59,6 +59,15 @@ def make_plan(
     return Plan(design, report, model, classes, helpers, taken)
 
 
+def _called_by(layers: tuple[str, ...]) -> set[str]:
+    """The helper functions the layer classes call (imported late: the plan needs no torch)."""
+    if not layers:
+        return set()
+    from designer.live.layers import helpers_called
+
+    return {name for layer in layers for name in helpers_called(layer)}
+
+
 def _uses(design: Design) -> tuple[list[str], set[str]]:
     """The composite block types ``design`` uses, nested ones included (each after the ones it
     uses), and the helpers (functions, layer classes) their nodes call: one walk by structure,
@@ -77,6 +86,7 @@ def _uses(design: Design) -> tuple[list[str], set[str]]:
             helpers.update(visit.spec.functional.helpers)
         if visit.spec.torch is not None:
             helpers.update(visit.spec.torch.layers)
+            helpers.update(_called_by(visit.spec.torch.layers))
         if visit.composite and visit.spec.name not in blocks:
             blocks.append(visit.spec.name)
     return blocks, helpers

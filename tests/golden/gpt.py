@@ -21,7 +21,7 @@ class Attention(nn.MultiheadAttention):
         value = key if value is None else value
         hint = self.causal and attn_mask is None  # the mask is then exactly the causal one
         if self.causal:
-            attn_mask = self.causal_mask(attn_mask, key_padding_mask, query)
+            attn_mask = causal_mask(attn_mask, key_padding_mask, query)
         out, _ = super().forward(
             query,
             key,
@@ -32,18 +32,6 @@ class Attention(nn.MultiheadAttention):
             is_causal=hint,
         )
         return out
-
-    @staticmethod
-    def causal_mask(mask, other, x):
-        """``mask`` (or none) with every later position of ``x`` masked too: a bool mask, unless
-        the mask given (``mask``, else ``other``) is a float one, then -inf where masked."""
-        size = x.size(1)
-        later = torch.ones(size, size, dtype=torch.bool, device=x.device).triu(1)
-        given = mask if mask is not None else other
-        if given is None or given.dtype == torch.bool:
-            return later if mask is None else mask | later
-        mask = torch.zeros(size, size, dtype=x.dtype, device=x.device) if mask is None else mask
-        return mask.masked_fill(later, float("-inf"))
 
 
 class LearnedTensor(nn.Module):
@@ -68,6 +56,18 @@ class LearnedTensor(nn.Module):
 
     def forward(self):
         return self.weight
+
+
+def causal_mask(mask, other, x):
+    """``mask`` (or none) with every later position of ``x`` masked too: a bool mask, unless
+    the mask given (``mask``, else ``other``) is a float one, then -inf where masked."""
+    size = x.size(1)
+    later = torch.ones(size, size, dtype=torch.bool, device=x.device).triu(1)
+    given = mask if mask is not None else other
+    if given is None or given.dtype == torch.bool:
+        return later if mask is None else mask | later
+    mask = torch.zeros(size, size, dtype=x.dtype, device=x.device) if mask is None else mask
+    return mask.masked_fill(later, float("-inf"))
 
 
 class TransformerBlock(nn.Module):

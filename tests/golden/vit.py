@@ -15,7 +15,7 @@ class EncoderLayer(nn.TransformerEncoderLayer):
     def forward(self, src, src_mask=None, src_key_padding_mask=None):
         hint = self.causal and src_mask is None
         if self.causal:
-            src_mask = self.causal_mask(src_mask, src_key_padding_mask, src)
+            src_mask = causal_mask(src_mask, src_key_padding_mask, src)
         if any(m is not None and m.is_floating_point() for m in (src_mask, src_key_padding_mask)):
             return self.standard_forward(src, src_mask, src_key_padding_mask, hint)
         return super().forward(src, src_mask, src_key_padding_mask, is_causal=hint)
@@ -28,18 +28,6 @@ class EncoderLayer(nn.TransformerEncoderLayer):
             return x + self._ff_block(self.norm2(x))
         x = self.norm1(x + self._sa_block(x, mask, padding, hint))
         return self.norm2(x + self._ff_block(x))
-
-    @staticmethod
-    def causal_mask(mask, other, x):
-        """``mask`` (or none) with every later position of ``x`` masked too: a bool mask, unless
-        the mask given (``mask``, else ``other``) is a float one, then -inf where masked."""
-        size = x.size(1)
-        later = torch.ones(size, size, dtype=torch.bool, device=x.device).triu(1)
-        given = mask if mask is not None else other
-        if given is None or given.dtype == torch.bool:
-            return later if mask is None else mask | later
-        mask = torch.zeros(size, size, dtype=x.dtype, device=x.device) if mask is None else mask
-        return mask.masked_fill(later, float("-inf"))
 
 
 class ExpandBatch(nn.Module):
@@ -72,6 +60,18 @@ class LearnedTensor(nn.Module):
 
     def forward(self):
         return self.weight
+
+
+def causal_mask(mask, other, x):
+    """``mask`` (or none) with every later position of ``x`` masked too: a bool mask, unless
+    the mask given (``mask``, else ``other``) is a float one, then -inf where masked."""
+    size = x.size(1)
+    later = torch.ones(size, size, dtype=torch.bool, device=x.device).triu(1)
+    given = mask if mask is not None else other
+    if given is None or given.dtype == torch.bool:
+        return later if mask is None else mask | later
+    mask = torch.zeros(size, size, dtype=x.dtype, device=x.device) if mask is None else mask
+    return mask.masked_fill(later, float("-inf"))
 
 
 class PatchEmbedding(nn.Module):

@@ -1,13 +1,14 @@
 """Layers of the attention family (see designer.live.layers): torch's attention layers, batch-first,
 with a ``causal`` switch that builds the mask over later positions in ``forward``.
 
-Generated files copy each class alone, so each carries its own ``causal_mask``.
+The mask comes from :func:`designer.live.ops.causal_mask`, which generated files copy once.
 """
 
 from __future__ import annotations
 
-import torch
 from torch import nn
+
+from designer.live.ops import causal_mask
 
 
 class Attention(nn.MultiheadAttention):
@@ -26,7 +27,7 @@ class Attention(nn.MultiheadAttention):
         value = key if value is None else value
         hint = self.causal and attn_mask is None  # the mask is then exactly the causal one
         if self.causal:
-            attn_mask = self.causal_mask(attn_mask, key_padding_mask, query)
+            attn_mask = causal_mask(attn_mask, key_padding_mask, query)
         out, _ = super().forward(
             query,
             key,
@@ -37,18 +38,6 @@ class Attention(nn.MultiheadAttention):
             is_causal=hint,
         )
         return out
-
-    @staticmethod
-    def causal_mask(mask, other, x):
-        """``mask`` (or none) with every later position of ``x`` masked too: a bool mask, unless
-        the mask given (``mask``, else ``other``) is a float one, then -inf where masked."""
-        size = x.size(1)
-        later = torch.ones(size, size, dtype=torch.bool, device=x.device).triu(1)
-        given = mask if mask is not None else other
-        if given is None or given.dtype == torch.bool:
-            return later if mask is None else mask | later
-        mask = torch.zeros(size, size, dtype=x.dtype, device=x.device) if mask is None else mask
-        return mask.masked_fill(later, float("-inf"))
 
 
 class EncoderLayer(nn.TransformerEncoderLayer):
@@ -62,7 +51,7 @@ class EncoderLayer(nn.TransformerEncoderLayer):
     def forward(self, src, src_mask=None, src_key_padding_mask=None):
         hint = self.causal and src_mask is None
         if self.causal:
-            src_mask = self.causal_mask(src_mask, src_key_padding_mask, src)
+            src_mask = causal_mask(src_mask, src_key_padding_mask, src)
         if any(m is not None and m.is_floating_point() for m in (src_mask, src_key_padding_mask)):
             return self.standard_forward(src, src_mask, src_key_padding_mask, hint)
         return super().forward(src, src_mask, src_key_padding_mask, is_causal=hint)
@@ -75,18 +64,6 @@ class EncoderLayer(nn.TransformerEncoderLayer):
             return x + self._ff_block(self.norm2(x))
         x = self.norm1(x + self._sa_block(x, mask, padding, hint))
         return self.norm2(x + self._ff_block(x))
-
-    @staticmethod
-    def causal_mask(mask, other, x):
-        """``mask`` (or none) with every later position of ``x`` masked too: a bool mask, unless
-        the mask given (``mask``, else ``other``) is a float one, then -inf where masked."""
-        size = x.size(1)
-        later = torch.ones(size, size, dtype=torch.bool, device=x.device).triu(1)
-        given = mask if mask is not None else other
-        if given is None or given.dtype == torch.bool:
-            return later if mask is None else mask | later
-        mask = torch.zeros(size, size, dtype=x.dtype, device=x.device) if mask is None else mask
-        return mask.masked_fill(later, float("-inf"))
 
 
 class DecoderLayer(nn.TransformerDecoderLayer):
@@ -108,7 +85,7 @@ class DecoderLayer(nn.TransformerDecoderLayer):
     ):
         hint = self.causal and tgt_mask is None
         if self.causal:
-            tgt_mask = self.causal_mask(tgt_mask, tgt_key_padding_mask, tgt)
+            tgt_mask = causal_mask(tgt_mask, tgt_key_padding_mask, tgt)
         return super().forward(
             tgt,
             memory,
@@ -118,18 +95,6 @@ class DecoderLayer(nn.TransformerDecoderLayer):
             memory_key_padding_mask,
             tgt_is_causal=hint,
         )
-
-    @staticmethod
-    def causal_mask(mask, other, x):
-        """``mask`` (or none) with every later position of ``x`` masked too: a bool mask, unless
-        the mask given (``mask``, else ``other``) is a float one, then -inf where masked."""
-        size = x.size(1)
-        later = torch.ones(size, size, dtype=torch.bool, device=x.device).triu(1)
-        given = mask if mask is not None else other
-        if given is None or given.dtype == torch.bool:
-            return later if mask is None else mask | later
-        mask = torch.zeros(size, size, dtype=x.dtype, device=x.device) if mask is None else mask
-        return mask.masked_fill(later, float("-inf"))
 
 
 LAYERS: tuple[type, ...] = (Attention, EncoderLayer, DecoderLayer)
