@@ -190,11 +190,9 @@ def test_every_registry_helper_is_defined_once_and_standalone():
 
     from designer.blocks import REGISTRY
     from designer.codegen.helpers import helper_source
-    from designer.live.layers import CLASSES, helpers_called
     from designer.live.ops import HELPERS
 
     helpers = {h for spec in REGISTRY if spec.functional for h in spec.functional.helpers}
-    helpers |= {h for layer in CLASSES for h in helpers_called(layer)}
     assert helpers <= set(HELPERS)
     for name in helpers:
         tree = ast.parse(helper_source(name))
@@ -211,27 +209,29 @@ def test_every_registry_helper_is_defined_once_and_standalone():
 
 
 def test_every_layer_class_is_defined_once_and_standalone():
-    """Layer classes live in designer.live.layers; generated files copy their source, so each
-    reads only torch, nn, F, builtins and the helper functions the plan copies beside it."""
+    """Layer classes and their family functions live in designer.live.layers; generated files
+    copy their source, so each reads only torch, nn, F, builtins and the family functions the
+    plan copies beside it."""
     import builtins
 
     from designer.blocks import REGISTRY
     from designer.codegen.helpers import helper_source
-    from designer.live.layers import CLASSES, helpers_called
+    from designer.live.layers import CLASSES, FUNCTIONS, helpers_called
 
     named = {c for spec in REGISTRY if spec.torch for c in spec.torch.layers}
     assert named <= set(CLASSES), named - set(CLASSES)
-    for name in CLASSES:
+    assert helpers_called("Attention") == ("causal_mask",)
+    for name in [*CLASSES, *FUNCTIONS]:
         assert helper_source(name).isascii(), f"{name}: generated files stay ASCII (ruff RUF00x)"
         tree = ast.parse(helper_source(name))
         bound = {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
         names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
         bound |= {n.id for n in names if isinstance(n.ctx, ast.Store)} | {name}
         free = {n.id for n in names if isinstance(n.ctx, ast.Load)} - bound
-        assert free <= {"torch", "F", "nn", *dir(builtins), *helpers_called(name)}, (name, free)
+        assert free <= {"torch", "F", "nn", *dir(builtins), *FUNCTIONS}, (name, free)
         namespace = {"torch": torch, "F": torch.nn.functional, "nn": torch.nn}
         exec(compile(helper_source(name), name, "exec"), namespace)
-        assert namespace[name].__doc__ == CLASSES[name].__doc__
+        assert namespace[name].__doc__ == {**CLASSES, **FUNCTIONS}[name].__doc__
 
 
 def test_generated_model_compiles_with_fullgraph():

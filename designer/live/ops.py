@@ -54,21 +54,8 @@ def resize_like(x, like, mode, align_corners):
     return F.interpolate(x, size=like.shape[2:], mode=mode, align_corners=corners)
 
 
-def causal_mask(mask, other, x):
-    """``mask`` (or none) with every later position of ``x`` masked too: a bool mask, unless
-    the mask given (``mask``, else ``other``) is a float one, then -inf where masked."""
-    size = x.size(1)
-    later = torch.ones(size, size, dtype=torch.bool, device=x.device).triu(1)
-    given = mask if mask is not None else other
-    if given is None or given.dtype == torch.bool:
-        return later if mask is None else mask | later
-    mask = torch.zeros(size, size, dtype=x.dtype, device=x.device) if mask is None else mask
-    return mask.masked_fill(later, float("-inf"))
-
-
 HELPERS: dict[str, Callable] = {"pad_to_match": pad_to_match, "resize_like": resize_like}
 HELPERS.update(reshape=reshape, slice_dim=slice_dim, scale=scale, add_scalar=add_scalar)
-HELPERS.update(causal_mask=causal_mask)
 
 
 def target(functional: Functional, params: Mapping[str, Any] | None = None) -> Callable:

@@ -1,14 +1,25 @@
 """Layers of the attention family (see designer.live.layers): torch's attention layers, batch-first,
 with a ``causal`` switch that builds the mask over later positions in ``forward``.
 
-The mask comes from :func:`designer.live.ops.causal_mask`, which generated files copy once.
+The mask comes from :func:`causal_mask`, which generated files copy once.
 """
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
-from designer.live.ops import causal_mask
+
+def causal_mask(mask, other, x):
+    """``mask`` (or none) with every later position of ``x`` masked too: a bool mask, unless
+    the mask given (``mask``, else ``other``) is a float one, then -inf where masked."""
+    size = x.size(1)
+    later = torch.ones(size, size, dtype=torch.bool, device=x.device).triu(1)
+    given = mask if mask is not None else other
+    if given is None or given.dtype == torch.bool:
+        return later if mask is None else mask | later
+    mask = torch.zeros(size, size, dtype=x.dtype, device=x.device) if mask is None else mask
+    return mask.masked_fill(later, float("-inf"))
 
 
 class Attention(nn.MultiheadAttention):
@@ -98,3 +109,4 @@ class DecoderLayer(nn.TransformerDecoderLayer):
 
 
 LAYERS: tuple[type, ...] = (Attention, EncoderLayer, DecoderLayer)
+FUNCTIONS = (causal_mask,)
