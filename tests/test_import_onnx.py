@@ -137,23 +137,27 @@ def exported(tmp_path_factory):
     return export
 
 
-# The ONNX converters cover the CNN vocabulary; token ids, attention and recurrent layers are not
-# converted yet (ROADMAP): those examples are expected to be refused, with a message.
-BEYOND_CNN = {"gpt.json", "lstm_classifier.json", "vit.json"}
-ROUND_TRIPS = [
-    pytest.param(name, marks=pytest.mark.xfail(raises=(BadFile, ImportFailed), strict=True))
-    if name in BEYOND_CNN
-    else name
-    for name in sorted(p.name for p in EXAMPLES.glob("*.json"))
-]
+ROUND_TRIPS = sorted(p.name for p in EXAMPLES.glob("*.json"))
+
+
+def example_inputs(design, shapes) -> list[torch.Tensor]:
+    """Random inputs of the example's shapes: token ids for an int64 Input."""
+    generator = torch.Generator().manual_seed(2)
+    found = []
+    for name, shape in shapes.items():
+        if design.node(name)["params"].get("dtype") == "int64":
+            found.append(torch.randint(0, 50, shape, generator=generator))
+        else:
+            found.append(torch.randn(shape, generator=generator))
+    return found
 
 
 @pytest.mark.parametrize("example", ROUND_TRIPS)
 def test_every_example_round_trips_through_designer_export(example, exported):
-    _, shapes, original, path, written = exported(example)
+    design, shapes, original, path, written = exported(example)
     result = import_onnx(path)
     assert designer.validate(result.design).ok and not result.opaque
-    inputs = [torch.randn(s, generator=torch.Generator().manual_seed(2)) for s in shapes.values()]
+    inputs = example_inputs(design, shapes)
     want = outputs(original, *inputs)
     feeds = {name: x.numpy() for name, x in zip(written.inputs, inputs, strict=True)}
     got = outputs(imported_model(result), *inputs)
@@ -176,6 +180,22 @@ def test_the_exported_unet_comes_back_with_its_blocks(exported):
     assert "opaque: none" in result.report()
     flat = import_onnx(path, hierarchy=False)
     assert not flat.blocks and len(flat.design) == 55 and flat.state_dict.keys()
+
+
+def test_the_exported_transformers_and_lstm_come_back_as_their_layers(exported):
+    """One block per attention and LSTM layer; GPT's head stays tied to its token embedding."""
+    expected = {
+        "gpt.json": {"MultiheadAttention", "EmbeddingLookup", "TiedLinear", "Parameter"},
+        "vit.json": {"MultiheadAttention", "ExpandBatch", "Parameter", "Select"},
+        "lstm_classifier.json": {"Embedding", "LSTM", "Select"},
+    }
+    for example, blocks in expected.items():
+        design = exported(example)[0]
+        result = import_onnx(exported(example)[3])
+        types = {op.block for b in result.blocks for op in b.ops}
+        types |= {result.design.node(n)["type"] for n in result.design.node_ids()}
+        assert blocks <= types, example
+        assert result.design_params == designer.validate(design).total_params, example
 
 
 def test_a_dynamic_export_imports_at_the_size_given(tmp_path):
@@ -579,6 +599,7 @@ def test_the_registry_covers_what_the_exporters_emit():
         "Conv", "ConvTranspose", "Relu", "LeakyRelu", "Sigmoid", "Clip", "HardSwish", "Gelu",
         "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Add",
         "Mul", "Concat", "Pad", "Resize", "Upsample", "Flatten", "Gemm", "MatMul", "Reshape",
-        "Identity", "Dropout", "Softmax",
+        "Identity", "Dropout", "Softmax", "Gather", "Transpose", "Unsqueeze", "Slice",
+        "LayerNormalization", "Squeeze",
     }  # fmt: skip
     assert needed <= covered

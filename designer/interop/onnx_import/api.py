@@ -1,7 +1,8 @@
 """``import_onnx``: an ONNX model -> an editable design, its weights, and a report.
 
 The steps, one module each: read the file (``reader``), convert the graph node by node through the
-converter registry into a flat list of blocks (``convert``, the op families in ``catalog``), cut
+converter registry into a flat list of blocks (``convert``, the op families in ``catalog``; a
+layer the exporter spelled in many nodes, attention or recurrent, as one block: ``regions``), cut
 it into composite blocks along the module scopes the exporter recorded (``scopes``, ``nest``; the
 torch importer's definer and assembler write them), validate, and move the initializers to the
 live model's keys (``weights``). A model whose scopes give no valid design comes back flat.

@@ -13,6 +13,7 @@ from onnx import NodeProto, helper
 
 from designer.core.registry import REGISTRY
 from designer.core.shapes import ShapeError
+from designer.core.tensor import TensorSpec
 from designer.interop.importer.mapped import clean_params
 from designer.interop.importer.modules import Unsupported as ParamsRefused
 from designer.interop.onnx_import.values import (
@@ -88,9 +89,18 @@ class Made:
 class Context:
     """Collects the blocks made while the nodes are converted, in data-flow order."""
 
-    def __init__(self, batch: int) -> None:
+    def __init__(self, batch: int, shared: frozenset[str] = frozenset()) -> None:
         self.batch = batch  # the example batch size, for sizes computed from shapes
         self.ops: list[Made] = []
+        self.shared = shared  # initializers that several nodes read (a tied embedding)
+        self.tables: dict[str, tuple[np.ndarray, Tensor]] = {}  # shared tables as Parameters
+
+    def tied(self, weight: np.ndarray) -> Tensor | None:
+        """The Parameter of a shared table equal to ``weight`` (a head tied to an embedding)."""
+        for array, tensor in self.tables.values():
+            if array.shape == weight.shape and np.array_equal(array, weight):
+                return tensor
+        return None
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -127,14 +137,19 @@ class Context:
             values = clean_params(block, params)
         except ParamsRefused as exc:
             raise Unsupported(str(exc)) from None
+        spec = REGISTRY.get(block)
+        specs: list[TensorSpec | None] = [TensorSpec(t.shape, t.dtype) for t in inputs]
+        if not spec.variadic:  # unwired optional ports
+            specs += [None] * (len(spec.inputs) - len(specs))
         try:
-            shape = REGISTRY.get(block).shape(values, [t.shape for t in inputs])
+            out = spec.infer(values, specs)
         except ShapeError as exc:
             raise Unsupported(f"{block} does not fit here: {exc}") from None
+        first = out[0] if isinstance(out, list) else out  # several outputs: "out" is read
         made = Made(f"op{len(self.ops)}", block, values, list(inputs), origin, weights or {})
         made.layer_hint = layer_hint
         self.ops.append(made)
-        return Tensor((made.id, "out"), tuple(shape))
+        return Tensor((made.id, "out"), tuple(first.shape), first.dtype)
 
 
 def weight_layer(value: Value | None) -> str | None:

@@ -8,6 +8,7 @@ goes on, so that one failure lists every node at fault; consumers of a failed no
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from onnx import GraphProto
@@ -16,6 +17,7 @@ from designer.interop.importer.mapped import Opaque
 from designer.interop.onnx_import.context import Context, Made, Node, Unsupported
 from designer.interop.onnx_import.fold import fold, foldable, shape_of
 from designer.interop.onnx_import.reader import BadFile, GraphInput
+from designer.interop.onnx_import.regions import Region, convert_region, find_regions
 from designer.interop.onnx_import.registry import find, known_opsets
 from designer.interop.onnx_import.values import (
     Broken,
@@ -42,7 +44,8 @@ class GraphConverter:
     def __init__(self, graph: GraphProto, opset: int, inputs: list[GraphInput], batch: int):
         self.graph = graph
         self.opset = opset
-        self.ctx = Context(batch)
+        readers = Counter(name for node in graph.node for name in set(node.input))
+        self.ctx = Context(batch, frozenset(n for n, count in readers.items() if count > 1))
         self.env: dict[str, Value] = {}
         self.opaque: list[Opaque] = []
         self._reported: set[str] = set()
@@ -50,7 +53,8 @@ class GraphConverter:
         self._read: set[str] = set()
         self.inputs = []
         for i, graph_input in enumerate(inputs):
-            tensor = Tensor((f"input{i}", "out"), (None, *graph_input.shape[1:]))
+            shape = (None, *graph_input.shape[1:])
+            tensor = Tensor((f"input{i}", "out"), shape, graph_input.dtype)
             self.env[graph_input.name] = tensor
             self.inputs.append((graph_input.name, tensor))
 
@@ -61,8 +65,14 @@ class GraphConverter:
                 self._initializers.add(name)
 
     def run(self) -> Flat:
+        regions = find_regions(self.graph, self._initializers, self.opset)
+        ends = {region.last: region for region in regions}
+        inside = {i for region in regions for i in region.indices}
         for index, proto in enumerate(self.graph.node):
-            self._visit(Node(proto, self.opset, self._inputs(proto), index))
+            if index in ends:
+                self._visit_region(ends[index])
+            elif index not in inside:
+                self._visit(Node(proto, self.opset, self._inputs(proto), index))
         outputs = [(out.name, self._output(out.name)) for out in self.graph.output]
         return Flat(
             self.ctx.ops,
@@ -100,6 +110,30 @@ class GraphConverter:
             self._report(exc.node or node, str(exc))
             outputs = [Broken(node.name)] * len(node.proto.output)
         self._set_outputs(node, outputs)
+
+    def _visit_region(self, region: Region) -> None:
+        """A layer spelled in many nodes (a module scope), converted as one block."""
+        fake = type(region.nodes[0])(input=region.reads, name=region.node().name)
+        region.values = dict(zip(region.reads, self._inputs(fake), strict=True))
+        region.batch = self.ctx.batch
+        broken = next((v for v in region.values.values() if isinstance(v, Broken)), None)
+        if broken is not None:
+            self.env.update({name: broken for name in region.makes})
+            return
+        try:
+            self.env.update(convert_region(region, self.ctx))
+        except Unsupported as exc:
+            self._node_by_node(region, exc)
+
+    def _node_by_node(self, region: Region, refusal: Unsupported) -> None:
+        """The region's nodes one by one; when some fail, the region's refusal says why."""
+        before = len(self.opaque)
+        for index, proto in zip(region.indices, region.nodes, strict=True):
+            self._visit(Node(proto, self.opset, self._inputs(proto), index))
+        if len(self.opaque) > before:
+            del self.opaque[before:]
+            self._report(refusal.node or region.node(), str(refusal))
+            self.env.update({name: Broken(region.node().name) for name in region.makes})
 
     def _convert(self, node: Node) -> list[Value]:
         if foldable(node):

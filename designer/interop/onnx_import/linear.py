@@ -1,5 +1,6 @@
 """Dense layers: ``Gemm`` -> Linear; ``MatMul`` by a constant matrix -> Linear without bias, or
-with the bias of the ``Add`` that follows it (how torch exports a Linear on 3-D inputs)."""
+with the bias of the ``Add`` that follows it (how torch exports a Linear on 3-D inputs), or, by
+the table of a token embedding, TiedLinear (a language-model head tied to it)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,9 @@ def matmul(node: Node, ctx: Context) -> Value:
         what = "two computed tensors" if not isinstance(b, Const) else "a batch of matrices"
         raise Unsupported(f"multiplies {what}; only a product by a constant matrix (Linear)")
     x = ctx.tensor(a)
+    tied = ctx.tied(b.array.T)
+    if tied is not None:
+        return ctx.emit("TiedLinear", {}, [x, tied], node)
     return Product(node, x=x, weight=b.array.T.copy(), hint=weight_layer(b))
 
 

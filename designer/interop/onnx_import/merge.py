@@ -1,4 +1,5 @@
-"""Merging branches: ``Concat`` -> Concat, ``Add``/``Sum`` -> Add, ``Mul`` -> Multiply.
+"""Merging branches: ``Concat`` -> Concat, ``Add``/``Sum`` -> Add, ``Mul`` -> Multiply; a
+constant tensor among the inputs is a Parameter (see ``embedding``).
 
 A ``Pad`` feeding one of them that centres a tensor on the size of another input becomes
 PadToMatch (the U-Net's ``Up``); an ``Add`` of a bias vector to a ``MatMul`` is a Linear with
@@ -7,26 +8,24 @@ bias; arithmetic on one tensor and scalars is part of an element-wise chain (an 
 from __future__ import annotations
 
 from designer.interop.onnx_import.activation import arithmetic
-from designer.interop.onnx_import.context import Context, Node, Unsupported
+from designer.interop.onnx_import.context import Context, Node
+from designer.interop.onnx_import.embedding import learned_inputs
 from designer.interop.onnx_import.linear import linear_with_bias
 from designer.interop.onnx_import.pad import resolve_pads
 from designer.interop.onnx_import.registry import converter
-from designer.interop.onnx_import.values import Const, Value, describe
+from designer.interop.onnx_import.values import Const, Value
 
 
-def _no_constants(node: Node) -> None:
-    constants = [v for v in node.inputs if isinstance(v, Const)]
-    if constants:
-        raise Unsupported(
-            f"{node.op_type} with {describe(constants[0])}: no block adds or multiplies by a "
-            "constant tensor"
-        )
+def _inputs(node: Node, ctx: Context, batched: bool = False) -> list:
+    """The inputs, a constant tensor made a Parameter (a positional embedding, a class token)."""
+    if any(isinstance(v, Const) for v in node.inputs):
+        return learned_inputs(node, ctx, list(node.inputs), batched)
+    return list(node.inputs)
 
 
 @converter("Concat", since=1)
 def concat(node: Node, ctx: Context) -> Value:
-    _no_constants(node)
-    tensors = resolve_pads(list(node.inputs), ctx)
+    tensors = resolve_pads(_inputs(node, ctx, batched=node.attrs["axis"] != 0), ctx)
     if len(tensors) == 1:
         return tensors[0]
     axis = node.attrs["axis"] % tensors[0].rank
@@ -50,13 +49,11 @@ def mul(node: Node, ctx: Context) -> Value:
 def sum_(node: Node, ctx: Context) -> Value:
     if len(node.inputs) == 1:
         return ctx.tensor(node.input(0))
-    _no_constants(node)
-    return ctx.emit("Add", {}, resolve_pads(list(node.inputs), ctx), node)
+    return ctx.emit("Add", {}, resolve_pads(_inputs(node, ctx), ctx), node)
 
 
 def _merge(node: Node, ctx: Context, block: str) -> Value:
     chained = arithmetic(node, merge=block)
     if chained is not None:
         return chained
-    _no_constants(node)
-    return ctx.emit(block, {}, resolve_pads(list(node.inputs), ctx), node)
+    return ctx.emit(block, {}, resolve_pads(_inputs(node, ctx), ctx), node)

@@ -146,6 +146,9 @@ class Nesting:
         self._types: dict[str, type] = {}
         self._made_up: set[type] = set()
         root = self._body("", input_names, output_names)[0]
+        for (port, _), (_, tensor) in zip(root.inputs, self.flat.inputs, strict=True):
+            if tensor.dtype != "float32":
+                root.dtypes[port] = tensor.dtype
         unify(root, self._made_up, {p: self._wrapped(p) for p in self.composites})
         return root
 

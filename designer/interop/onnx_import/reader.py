@@ -25,10 +25,14 @@ class BadFile(ImportFailed):
         self.model, self.opaque, self.notes, self.status = model, [], [], status
 
 
+INPUT_DTYPES = {TensorProto.FLOAT: "float32", TensorProto.INT64: "int64", TensorProto.BOOL: "bool"}
+
+
 @dataclass
 class GraphInput:
     name: str
     shape: tuple[int, ...]  # batch first, every size known
+    dtype: str = "float32"
 
 
 def read(source) -> tuple[ModelProto, str]:
@@ -113,9 +117,14 @@ def _input(value, label: str, override: Sequence[int] | None) -> GraphInput:
     tensor = value.type.tensor_type
     if not value.type.HasField("tensor_type"):
         raise BadFile(f"{label}: input {value.name!r} is not a tensor", status=1)
-    if tensor.elem_type != TensorProto.FLOAT:
+    dtype = INPUT_DTYPES.get(tensor.elem_type)
+    if dtype is None:
         kind = TensorProto.DataType.Name(tensor.elem_type).lower()
-        raise BadFile(f"{label}: input {value.name!r} is {kind}; float32 inputs only", status=1)
+        raise BadFile(
+            f"{label}: input {value.name!r} is {kind}; inputs are float32, int64 (token ids) "
+            "or bool (masks)",
+            status=1,
+        )
     dims = [d.dim_value if d.HasField("dim_value") else d.dim_param or "?" for d in _dims(tensor)]
     if override is not None:
         if len(override) != len(dims):
@@ -133,4 +142,4 @@ def _input(value, label: str, override: Sequence[int] | None) -> GraphInput:
             f"{label}: input {value.name!r}: {what}; give the example shape with input_shapes "
             f"(--input-shape {value.name}=N,C,H,W)"
         )
-    return GraphInput(value.name, tuple(int(d) for d in dims))
+    return GraphInput(value.name, tuple(int(d) for d in dims), dtype)

@@ -38,6 +38,7 @@ class Tensor:
 
     ref: tuple[str, str]
     shape: tuple
+    dtype: str = "float32"
 
     @property
     def rank(self) -> int:
