@@ -131,6 +131,7 @@ CAPS = {  # keep tensors small: (min, max) by parameter name
     "end": (-2, 2),
     "step": (1, 2),
     "split_size_or_sections": (1, 8),
+    "chunks": (2, 4),  # Chunk: as many outputs
     "upscale_factor": (1, 2),
     "downscale_factor": (1, 2),
     "sizes": (-1, 8),

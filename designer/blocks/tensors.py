@@ -13,8 +13,8 @@ from itertools import zip_longest
 from math import prod
 
 from designer.core.forms import Functional, TorchModule
-from designer.core.params import MAX_SIZE, Bool, Float, Int, Ints, Param, ParamError
-from designer.core.registry import BlockSpec, register
+from designer.core.params import MAX_SIZE, Bool, Float, Int, Param, ParamError
+from designer.core.registry import MAX_OUTPUTS, BlockSpec, register
 from designer.core.rules import check_dtypes
 from designer.core.shapes import ShapeError
 from designer.core.tensor import BATCH, DTYPES, FLOATING, TensorSpec, format_spec
@@ -23,6 +23,8 @@ ANON = "?"  # a size that varies, which no symbol names
 MAX_ITEMS = 6  # values of a list parameter: a permutation of a 6-D tensor
 BIG = MAX_SIZE  # sizes, indices and steps
 SIZES_FIX = "give positive sizes; one of them may be -1 (inferred from the others)"
+SYM = "symbolic"  # the code of a refusal where a size varies
+SEPARATE = "act on the dimensions of each sample (1 or later), so that samples stay separate"
 
 
 @dataclass(frozen=True)
@@ -32,13 +34,14 @@ class IntList(Param):
     positive but for at most one -1."""
 
     scalar: bool = False
+    most: int = MAX_ITEMS
 
     def coerce(self, value):
         item = Param(self.name, "int", 0, min=self.min, max=self.max)
         if not isinstance(value, (list, tuple)):
             return item.coerce(value) if self.scalar else (item.coerce(value),)
-        if not 1 <= len(value) <= MAX_ITEMS:
-            raise ParamError(f"{self.name} has {len(value)} values", f"give 1 to {MAX_ITEMS}")
+        if not 1 <= len(value) <= self.most:
+            raise ParamError(f"{self.name} has {len(value)} values", f"give 1 to {self.most}")
         value = tuple(item.coerce(v) for v in value)
         if self.min == -1 and (0 in value or value.count(-1) > 1):
             raise ParamError(f"{self.name}={list(value)}: a size is 0, or -1 twice", SIZES_FIX)
@@ -60,32 +63,20 @@ def _axes(x: TensorSpec, dims, name="dim", extra=0, block="", what="", fixed=Fal
     rank, axes, sizes = x.rank + extra, [], x.dims
     for dim in dims if isinstance(dims, tuple) else (dims,):
         if not -rank <= dim < rank:
-            raise ShapeError(
-                f"{name}={dim} is out of range for the {x.rank}-D input {format_spec(x)}",
-                f"choose {name} between {-rank} and {rank - 1}",
-                code="rank",
-            )
+            where = f"{name}={dim} is out of range for the {x.rank}-D input {format_spec(x)}"
+            raise ShapeError(where, f"choose {name} between {-rank} and {rank - 1}", code="rank")
         if dim % rank in axes:
-            raise ShapeError(
-                f"{name}={list(dims)} names dimension {dim % rank} twice",
-                "list each dimension once",
-                code="param",
-            )
+            twice = f"{name}={list(dims)} names dimension {dim % rank} twice"
+            raise ShapeError(twice, "list each dimension once", code="param")
         axes.append(axis := dim % rank)
         if not block or not isinstance(sizes[axis], str):
             continue
         if sizes[axis] == BATCH or (axis == 0 and BATCH not in sizes):
-            raise ShapeError(
-                f"{block} would {what} the batch dimension {axis} of {format_spec(x)}",
-                "act on the dimensions of each sample (1 or later), so that samples stay separate",
-                code="rank",
-            )
+            batch = f"{block} would {what} the batch dimension {axis} of {format_spec(x)}"
+            raise ShapeError(batch, SEPARATE, code="rank")
         if fixed:
-            raise ShapeError(
-                f"{block} needs a fixed size where {sizes[axis]} varies: {format_spec(x)}",
-                f"fix the size {sizes[axis]} in the Input's shape",
-                code="symbolic",
-            )
+            varies = f"{block} needs a fixed size where {sizes[axis]} varies: {format_spec(x)}"
+            raise ShapeError(varies, f"fix the size {sizes[axis]} in the Input's shape", code=SYM)
     return axes
 
 
@@ -104,24 +95,15 @@ def _regroup(block: str, part: tuple, target: tuple, name: str) -> tuple:
     known, wild = prod(t for t in target if t != -1), -1 in target
     have = "×".join(map(str, part)) + (f" = {fixed}" if len(part) > 1 and not symbols else "")
     if symbols and not wild:
-        raise ShapeError(
-            f"{ask}: the input's {have} varies with {symbols[0]}",
-            f"put -1 in {name} where the size {symbols[0]} goes",
-            code="symbolic",
-        )
+        hint = f"put -1 in {name} where the size {symbols[0]} goes"
+        raise ShapeError(f"{ask}: the input's {have} varies with {symbols[0]}", hint, code=SYM)
     if BATCH in symbols and (len(symbols) > 1 or fixed != known):
-        raise ShapeError(
-            f"{ask} would merge the batch with other sizes of {have}",
-            "reshape the sizes of each sample, keeping the batch dimension separate",
-            code="rank",
-        )
+        hint = "reshape the sizes of each sample, keeping the batch dimension separate"
+        raise ShapeError(f"{ask} would merge the batch with other sizes of {have}", hint, 0, "rank")
     if fixed % known if wild else fixed != known:
         need = f"a multiple of {known}" if wild else "×".join(map(str, target)) + f" = {known}"
-        raise ShapeError(
-            f"{ask} needs {need} elements, the input has {have}",
-            f"give sizes that multiply to {fixed}" + " times the varying size" * bool(symbols),
-            code="param",
-        )
+        hint = f"give sizes that multiply to {fixed}" + " times the varying size" * bool(symbols)
+        raise ShapeError(f"{ask} needs {need} elements, the input has {have}", hint, code="param")
     fill = fixed // known
     if symbols:
         fill = symbols[0] if len(symbols) == 1 and fill == 1 else ANON
@@ -145,10 +127,9 @@ def _permute(p, specs):
     """Reorder all dimensions (batch too): dims=[0, 2, 3, 1] makes N×C×H×W N×H×W×C."""
     (x,) = specs
     if len(p["dims"]) != x.rank:
+        what = f"Permute needs {x.rank} dims for {format_spec(x)}, got {list(p['dims'])}"
         raise ShapeError(
-            f"Permute needs {x.rank} dims for {format_spec(x)}, got {list(p['dims'])}",
-            f"list every dimension once, e.g. {list(range(x.rank))[::-1]}",
-            code="rank",
+            what, f"list every dimension once, e.g. {list(range(x.rank))[::-1]}", 0, "rank"
         )
     return _out(x, [x.dims[a] for a in _axes(x, p["dims"], "dims")])
 
@@ -166,11 +147,10 @@ def _squeeze(p, specs):
     (x,) = specs
     (axis,) = _axes(x, p["dim"], block="Squeeze", what="remove", fixed=True)
     if x.dims[axis] != 1:
-        raise ShapeError(
-            f"dimension {axis} of {format_spec(x)} is {x.dims[axis]}, not 1 (torch would keep it)",
-            "set dim to a dimension of size 1, or remove this block",
-            code="param",
+        what = (
+            f"dimension {axis} of {format_spec(x)} is {x.dims[axis]}, not 1 (torch would keep it)"
         )
+        raise ShapeError(what, "set dim to a dimension of size 1, or remove this block", 0, "param")
     return _put(x, axis)
 
 
@@ -187,17 +167,12 @@ def _select(p, specs):
     (axis,), index = _axes(x, p["dim"], block="Select", what="pick from"), p["index"]
     size = x.dims[axis]
     if isinstance(size, str) and index not in (0, -1):
-        raise ShapeError(
-            f"index {index} may be out of range where the size {size} varies: {format_spec(x)}",
-            "pick the first (0) or the last (-1) element, or fix the size in the Input's shape",
-            code="symbolic",
-        )
+        what = f"index {index} may be out of range where the size {size} varies: {format_spec(x)}"
+        hint = "pick the first (0) or the last (-1) element, or fix the size in the Input's shape"
+        raise ShapeError(what, hint, code=SYM)
     if isinstance(size, int) and not -size <= index < size:
-        raise ShapeError(
-            f"index {index} is out of range for dimension {axis} of {format_spec(x)}",
-            f"choose an index between {-size} and {size - 1}",
-            code="param",
-        )
+        what = f"index {index} is out of range for dimension {axis} of {format_spec(x)}"
+        raise ShapeError(what, f"choose an index between {-size} and {size - 1}", code="param")
     return _put(x, axis)
 
 
@@ -210,28 +185,61 @@ def _slice(p, specs):
         return _put(x, axis, size if cut.indices(BIG) == (0, BIG, 1) else ANON)
     if not range(*cut.indices(size)):
         end = "" if p["end"] is None else p["end"]
-        raise ShapeError(
-            f"the slice {p['start']}:{end}:{p['step']} of dimension {axis} is empty: "
-            f"{format_spec(x)}",
-            f"choose start before end, within {-size}..{size}",
-            code="param",
-        )
+        what = f"the slice {p['start']}:{end}:{p['step']} of dimension {axis} is empty"
+        hint = f"choose start before end, within {-size}..{size}"
+        raise ShapeError(f"{what}: {format_spec(x)}", hint, code="param")
     return _put(x, axis, len(range(*cut.indices(size))))
 
 
-def _split(p, specs):
-    """Cut a dimension in two: the size of out1 (out2 gets the rest), or both sizes."""
-    (x,) = specs
-    (axis,) = _axes(x, p["dim"], block="Split", what="split", fixed=True)
-    size, cut = x.dims[axis], p["split_size_or_sections"]
-    pieces = (cut, size - cut) if isinstance(cut, int) else cut
-    if sum(pieces) != size or not 0 < pieces[1] <= (cut if isinstance(cut, int) else size):
-        raise ShapeError(
-            f"split_size_or_sections={cut} does not cut dimension {axis} in two: {format_spec(x)}",
-            f"give a size from {-(-size // 2)} to {size - 1}, or two sizes adding up to {size}",
-            code="param",
-        )
-    return [_put(x, axis, piece) for piece in pieces]
+def _cut(block: str, doc: str):
+    """The rule of Split or Chunk: the 2 to MAX_OUTPUTS pieces torch cuts (Chunk: ``chunks``)."""
+
+    def rule(p, specs):
+        (x,) = specs
+        (axis,) = _axes(x, p["dim"], block=block, what="split", fixed=True)
+        size, chunks = x.dims[axis], p.get("chunks", 0)
+        pieces = _pieces(size, -(-size // chunks) if chunks else p["split_size_or_sections"])
+        if sum(pieces) != size:
+            where = f"split_size_or_sections={list(pieces)} adds up to {sum(pieces)}, not {size}"
+            hint = f"give sizes adding up to {size}, or one size for equal pieces"
+            raise ShapeError(f"{where}: dimension {axis} of {format_spec(x)}", hint, code="param")
+        if len(pieces) == (chunks or len(pieces)) and 1 < len(pieces) <= MAX_OUTPUTS:
+            return [_put(x, axis, piece) for piece in pieces]
+        what = f"{block} would cut dimension {axis} of {format_spec(x)} into {len(pieces)} pieces"
+        what += f" {list(pieces)}" + (f", not chunks={chunks}" if chunks else "")
+        raise ShapeError(what, _cut_fix(size, chunks), code="param")
+
+    rule.__doc__ = doc
+    return rule
+
+
+def _pieces(size: int, cut) -> tuple[int, ...]:
+    """The sizes torch.split cuts ``size`` into: ``cut`` as listed, or equal (the last smaller)."""
+    return (
+        cut if isinstance(cut, tuple) else (cut,) * (size // cut) + (size % cut,) * (size % cut > 0)
+    )
+
+
+def _cut_fix(size: int, chunks: int) -> str:
+    if size < 2:
+        return "choose a dimension of size 2 or more"
+    if chunks:
+        return f"choose chunks that divide {size} (torch.chunk gives fewer pieces otherwise)"
+    least = -(-size // MAX_OUTPUTS)
+    return (
+        f"give a size from {least} to {size - 1}, or 2 to {MAX_OUTPUTS} sizes adding up to {size}"
+    )
+
+
+def _split_count(p) -> int:
+    """The outputs a Split's parameters predict: one per size listed (two for a single size,
+    until the input's size is known)."""
+    cut = p["split_size_or_sections"]
+    return len(cut) if isinstance(cut, tuple) else 2
+
+
+def _chunk_count(p) -> int:
+    return p["chunks"]
 
 
 def _matmul(p, specs):
@@ -239,31 +247,20 @@ def _matmul(p, specs):
     a, b = specs
     check_dtypes("MatMul", specs, FLOATING)
     if a.dtype != b.dtype:
-        raise ShapeError(
-            f"MatMul multiplies tensors of one dtype: a is {a.dtype}, b is {b.dtype}",
-            "feed a and b the same floating-point dtype",
-            1,
-            "dtype",
-        )
+        what = f"MatMul multiplies tensors of one dtype: a is {a.dtype}, b is {b.dtype}"
+        raise ShapeError(what, "feed a and b the same floating-point dtype", 1, "dtype")
     for port, s in enumerate(specs):
         _need(s.rank > 1, "MatMul", s, "matrices (2-D or more; 1-D is the batch alone)", port=port)
     if a.dims[-1] != b.dims[-2] or a.dims[-1] == ANON:
-        raise ShapeError(
-            f"MatMul contracts a's last dimension with b's second to last: "
-            f"{format_spec(a)} @ {format_spec(b)}",
-            "make them equal (Transpose b if it holds its features last)",
-            1,
-            "mismatch",
-        )
+        what = f"MatMul contracts a's last dimension with b's second to last: {format_spec(a)}"
+        hint = "make them equal (Transpose b if it holds its features last)"
+        raise ShapeError(f"{what} @ {format_spec(b)}", hint, 1, "mismatch")
     lead = []
     for i, j in zip_longest(reversed(a.dims[:-2]), reversed(b.dims[:-2]), fillvalue=1):
         if not ((i == j and i != ANON) or 1 in (i, j)):
-            raise ShapeError(
-                f"MatMul's leading dimensions do not broadcast: {i} against {j}",
-                "give a and b equal leading dimensions (or 1 where one should broadcast)",
-                1,
-                "mismatch",
-            )
+            what = f"MatMul's leading dimensions do not broadcast: {i} against {j}"
+            hint = "give a and b equal leading dimensions (or 1 where one should broadcast)"
+            raise ShapeError(what, hint, 1, "mismatch")
         lead.insert(0, j if i == 1 else i)
     return _out(a, (*lead, a.dims[-2], b.dims[-1]))
 
@@ -335,8 +332,8 @@ def _int(name: str, default, doc: str, lo: int = -7, hi: int = 6, **kw) -> Param
     return Int(name, default, doc, min=lo, max=hi, **kw)
 
 
-def _ints(name: str, default, doc: str, lo: int, hi: int, scalar: bool = False) -> IntList:
-    return IntList(name, "ints", default, doc, min=lo, max=hi, scalar=scalar)
+def _ints(name: str, default, doc: str, lo: int, hi: int, scalar=False, most=MAX_ITEMS) -> IntList:
+    return IntList(name, "ints", default, doc, min=lo, max=hi, scalar=scalar, most=most)
 
 
 SIZES = "Sizes; one may be -1 (inferred)."
@@ -348,10 +345,13 @@ CUT = (
     _int("end", None, "Index to stop before; empty: the end.", -BIG, BIG, optional=True),
     _int("step", 1, "Keep every step-th element.", 1, BIG),
 )
+SECTIONS = "Size of each piece (the last may be smaller), or every piece's size."
 SPLIT = (
-    Ints("split_size_or_sections", 1, "Size of out1, or of both.", 2, min=1, max=BIG),
+    _ints("split_size_or_sections", 1, SECTIONS, 1, BIG, scalar=True, most=MAX_OUTPUTS),
     _int("dim", -1, "The dimension to cut."),
 )
+CHUNK = _int("chunks", 2, "How many pieces (where torch gives fewer: refused).", 2, MAX_OUTPUTS)
+CHUNK = CHUNK, SPLIT[1]
 REDUCE = (
     _ints("dim", 1, "Dimensions to reduce.", -7, 6, scalar=True),
     Bool("keepdim", False, "Keep each reduced dimension, as size 1."),
@@ -366,23 +366,23 @@ PIXELS = (
     ("PixelUnshuffle", "downscale_factor", "Trade resolution for channels: C×rH×rW to C·r²×H×W."),
 )
 PERMUTATION = _ints("dims", (0, 2, 1), "Every dimension once, in its new order.", -7, 6)
-TWO = {"outputs": ("out1", "out2")}
+PIECES = {"outputs": ("out1", "out2")}  # until the input's size is known
+SPLIT_DOC = "Cut a dimension into pieces of a size (the last smaller) or of listed sizes: out1..."
+CHUNK_DOC = "Cut a dimension into chunks equal pieces (the last smaller): out1, out2..."
 
 _block("Reshape", _reshape, _call("reshape", "shape"), _ints("shape", (-1,), SIZES, -1, BIG))
 _block("Permute", _permute, _call("torch.permute", "dims"), PERMUTATION)
 _block("Transpose", _transpose, _call("torch.transpose", "dim0", "dim1"), *PAIR)
-_block(
-    "Unflatten",
-    _unflatten,
-    _call("torch.unflatten", "dim", "sizes"),
-    DIM,
-    _ints("sizes", (-1, 1), SIZES, -1, BIG),
-)
+_form = _call("torch.unflatten", "dim", "sizes")
+_block("Unflatten", _unflatten, _form, DIM, _ints("sizes", (-1, 1), SIZES, -1, BIG))
 _block("Squeeze", _squeeze, _call("torch.squeeze", "dim"), DIM)
 _block("Unsqueeze", _unsqueeze, _call("torch.unsqueeze", "dim"), DIM)
 _block("Select", _select, _call("torch.select", "dim", "index"), *PICK)
 _block("Slice", _slice, _call("slice_dim", "dim", "start", "end", "step"), DIM, *CUT)
-_block("Split", _split, _call("torch.split", "split_size_or_sections", "dim"), *SPLIT, **TWO)
+_form = _call("torch.split", "split_size_or_sections", "dim")
+_block("Split", _cut("Split", SPLIT_DOC), _form, *SPLIT, output_count=_split_count, **PIECES)
+_form, _count = _call("torch.chunk", "chunks", "dim"), _chunk_count
+_block("Chunk", _cut("Chunk", CHUNK_DOC), _form, *CHUNK, output_count=_count, **PIECES)
 _block("MatMul", _matmul, _call("torch.matmul"), inputs=("a", "b"), macs=_matmul_macs)
 for _name, _dtypes, _doc in REDUCTIONS:
     _form = _call(f"torch.{_name.lower()}", "dim", "keepdim")

@@ -116,7 +116,8 @@ def forward_lines(scope: Scope, values_of) -> tuple[str, ...]:
         elif all(o is None for o in step.outs):
             lines.append(expr)
         else:
-            lines.append(f"{', '.join(o or '_' for o in step.outs)} = {expr}")
+            rest = ", *_" if step.rest else ""
+            lines.append(f"{', '.join(o or '_' for o in step.outs)}{rest} = {expr}")
     if not any(s.inline_return for s in scope.steps):
         lines.append(f"return {', '.join(r or '_' for r in scope.returns)}")
     return tuple(lines)

@@ -15,7 +15,7 @@ from designer.core.report import Issue, NodeInfo
 from designer.core.rules import call_with_symbols
 from designer.core.shapes import NestedError, ShapeError
 from designer.core.tensor import TensorSpec
-from designer.core.wiring import Wiring
+from designer.core.wiring import Wiring, output_issues
 
 Result = Any  # a NodeInfo, or the list of a node's issues
 
@@ -79,7 +79,10 @@ def shared_infer(source, wiring: Wiring, spec, node_id: str, data: dict, in_spec
         hit = SHARED.get(key)
     except TypeError:  # a list among the parameters
         key = (*key[:2], freeze(params), *key[3:])
-        hit = SHARED.get(key)
+        try:
+            hit = SHARED.get(key)
+        except TypeError:  # a value no key holds (a set): validation reports it, unshared
+            return infer(source, wiring, spec, node_id, data, in_specs, override)
     if hit is not None and hit[0] is spec:
         return hit[1]
     result = infer(source, wiring, spec, node_id, data, in_specs, override)
@@ -114,9 +117,12 @@ def infer(source, wiring: Wiring, spec, node_id: str, data: dict, in_specs: tupl
     except ShapeError as exc:
         port = None if exc.port is None else _port_name(wiring, node_id, spec, exc.port)
         return [Issue(node_id, port, block, exc.code, exc.message, exc.hint)]
-    if spec.outputs and len(out) != len(spec.outputs):
-        raise ValueError(f"block {block}: its rule gave {len(out)} outputs for {spec.outputs}")
-    info = NodeInfo(block, values, in_specs, tuple(out), count, spec.outputs)
+    ports = spec.outputs if spec.output_count is None else spec.output_ports(values, len(out))
+    if ports and len(out) != len(ports):
+        raise ValueError(f"block {block}: its rule gave {len(out)} outputs for {ports}")
+    if spec.output_count is not None and (lost := output_issues(wiring, node_id, spec, ports)):
+        return lost
+    info = NodeInfo(block, values, in_specs, tuple(out), count, ports)
     return info if "repeat" not in data else _repeated(node_id, spec, data, info)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from designer.core.forms import Functional, TorchModule
@@ -30,6 +31,8 @@ Counter = Callable[[Mapping[str, Any], list[Shape]], int]
 
 MacCounter = Callable[[Mapping[str, Any], list[Shape], list[Shape]], int]
 OnnxCheck = Callable[[Mapping[str, Any], list[Shape]], "tuple[str, str] | None"]
+OutputCount = Callable[[Mapping[str, Any]], int]
+MAX_OUTPUTS = 64  # output ports of a block whose parameters set how many it has
 
 
 def no_params(params: Mapping[str, Any], shapes: list[Shape]) -> int:
@@ -50,6 +53,10 @@ class BlockSpec:
     and are passed by keyword, named after the port (``self.attn(x, attn_mask=mask)``), so an
     optional port is named as the torch call's parameter. ``outputs`` may name several ports,
     each with its own spec. ``infer`` is the tensor rule validation calls (derived).
+
+    ``output_count``, when set, makes the output ports follow the parameters: a node has ports
+    ``out1`` ... ``outK``, one per result of its rule (at most :data:`MAX_OUTPUTS`), and before
+    validation the count its resolved parameters predict (its input may change it).
     """
 
     name: str
@@ -69,6 +76,7 @@ class BlockSpec:
     composite: Any = None  # a designer.core.composite.CompositeDef for blocks made of blocks
     tensor_rule: TensorRule | None = None  # opt in: a rule over TensorSpecs
     optional_inputs: tuple[str, ...] = ()
+    output_count: OutputCount | None = None
     dtypes: tuple[str, ...] = FLOATING  # input dtypes a classic shape rule accepts
     param_index: dict[str, Param] = field(init=False, repr=False, compare=False)
     infer: TensorRule = field(init=False, repr=False, compare=False)
@@ -81,7 +89,8 @@ class BlockSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "param_index", {p.name: p for p in self.params})
         object.__setattr__(self, "_defaults", {p.name: p.default for p in self.params})
-        object.__setattr__(self, "port_sets", (frozenset(self.inputs), frozenset(self.outputs)))
+        outputs = _numbered(MAX_OUTPUTS) if self.output_count else self.outputs
+        object.__setattr__(self, "port_sets", (frozenset(self.inputs), frozenset(outputs)))
         if self.tensor_rule is not None:
             object.__setattr__(self, "infer", self.tensor_rule)
             if self.shape is None:
@@ -150,6 +159,14 @@ class BlockSpec:
             found = self._variadic_ports[count] = frozenset(self.input_ports(count - 1)[:count])
         return found
 
+    def output_ports(self, values: Mapping[str, Any] | None = None, count: int = 0) -> tuple:
+        """A node's output ports: ``count`` of them (its rule's results), else as many as its
+        resolved parameters ``values`` predict (defaults when None)."""
+        if self.output_count is None:
+            return self.outputs
+        count = count or self.output_count(self._defaults if values is None else values)
+        return _numbered(min(max(count, 1), MAX_OUTPUTS))
+
     def port_index(self, port: str) -> int | None:
         """Position of an input port, or None if the block has no such port."""
         if not self.variadic:
@@ -159,6 +176,11 @@ class BlockSpec:
         if port.startswith(prefix) and digits.isdigit() and digits[0] != "0":
             return int(digits) - 1
         return None
+
+
+@cache
+def _numbered(count: int) -> tuple[str, ...]:
+    return tuple(f"out{i}" for i in range(1, count + 1))
 
 
 class UnknownBlockError(KeyError):

@@ -342,13 +342,14 @@ def evaluate_body(
             in_shapes = [flow[key] for key in visit.inputs]
         node = _evaluate_node(body, node_id, scope, in_shapes)
         nodes[node_id] = node
-        for port, shape in zip(spec.outputs, node.out_shapes, strict=False):
+        ports = spec.output_ports(count=len(node.out_shapes))  # a Split's: as many as it gives
+        for port, shape in zip(ports, node.out_shapes, strict=False):
             if node.active is True:
                 flow[(node_id, port)] = shape
             else:
                 flow[(node_id, port)] = merge(node.active, shape, in_shapes[0])
         if node.error is not None:
-            for port in spec.outputs:
+            for port in spec.outputs if spec.output_count is None else spec.port_sets[1]:
                 flow[(node_id, port)] = in_shapes[0]
     return nodes
 

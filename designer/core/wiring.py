@@ -257,20 +257,34 @@ def _unknown_ports(wiring: Wiring, node_id: str, spec) -> list[Issue]:
                     f"its inputs are: {known}",
                 )
             )
+    if spec.output_count is not None:  # which of out1..out64 exist: output_issues, later
+        return issues + output_issues(wiring, node_id, spec, spec.port_sets[1])
+    return issues + output_issues(wiring, node_id, spec, spec.outputs)
+
+
+def output_issues(wiring: Wiring, node_id: str, spec, ports) -> list[Issue]:
+    """A wire out of each output port the node lacks. A block whose parameters set its outputs
+    (``spec.output_count``) is checked once they are known: ``ports`` are the node's."""
+    issues = []
     for src_port, dst, _ in wiring.out_of[node_id]:
-        if src_port not in spec.outputs:
-            known = ", ".join(spec.outputs) or "none"
-            issues.append(
-                Issue(
-                    node_id,
-                    src_port,
-                    spec.name,
-                    "unknown-port",
-                    f"has no output port {src_port!r} (wired to {dst})",
-                    f"its outputs are: {known}",
-                )
-            )
+        if src_port in ports:
+            continue
+        if spec.output_count is not None and src_port in spec.port_sets[1]:
+            message = f"has no output port {src_port!r} (wired to {dst})"
+            message += f": it has {len(ports)} outputs"
+            hint = f"wire {dst} from {ports[0]} to {ports[-1]}, or change the parameters "
+            hint += f"so that {spec.name} gives more outputs"
+        else:
+            message = f"has no output port {src_port!r} (wired to {dst})"
+            hint = f"its outputs are: {', '.join(_shown(ports)) or 'none'}"
+        issues.append(Issue(node_id, src_port, spec.name, "unknown-port", message, hint))
     return issues
+
+
+def _shown(ports) -> list[str]:
+    """Port names to list in a message (out1 ... out64 when there are many)."""
+    ports = list(ports) if isinstance(ports, tuple) else sorted(ports, key=lambda p: (len(p), p))
+    return ports if len(ports) < 5 else [ports[0], "...", ports[-1]]
 
 
 def _unwired(wires: Mapping[str, Any], spec) -> list[str]:

@@ -179,7 +179,10 @@ def _free_inputs(design: Design, node_id: str) -> list[str]:
 
 def _outputs(design: Design, node_id: str) -> tuple[str, ...]:
     spec = _spec(design, node_id)
-    return () if spec is None else spec.outputs
+    if spec is None or spec.output_count is None:
+        return () if spec is None else spec.outputs
+    info = validate(design).nodes.get(node_id)  # a Split's pieces depend on its input too
+    return info.ports if info is not None else spec.output_ports()
 
 
 def _fresh(taken: set[str], *stems: str) -> str:

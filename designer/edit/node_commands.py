@@ -45,8 +45,17 @@ class NodeCommands(EditorCore):
         else:
             inputs = spec.inputs
         extra_in = tuple(p for p in wired if p not in inputs)
-        extra_out = tuple(sorted(outputs_used - set(spec.outputs)))
-        return Ports(inputs + extra_in, spec.outputs + extra_out)
+        outputs = spec.outputs if spec.output_count is None else self._outputs(node_id, spec)[0]
+        extra_out = tuple(sorted(outputs_used - set(outputs), key=lambda p: (len(p), p)))
+        return Ports(inputs + extra_in, outputs + extra_out)
+
+    def _outputs(self, node_id: str, spec: BlockSpec) -> tuple[tuple[str, ...], bool]:
+        """The output ports of a block whose parameters set them, and whether they are known:
+        validation's, else (inside a command, or while the node is invalid) its parameters'."""
+        info = self.report.nodes.get(node_id) if self._current is None else None
+        if info is not None:
+            return info.ports, True
+        return spec.output_ports(spec.resolve(self.design.node(node_id)["params"])[0]), False
 
     def add_node(
         self,
@@ -93,7 +102,7 @@ class NodeCommands(EditorCore):
     def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> None:
         """Wire an output to an input; a wired input is rewired. Refuses wires closing a loop."""
         self._need(src), self._need(dst)
-        if src_port not in self.ports(src).outputs:
+        if src_port not in self.ports(src).outputs and not self._may_output(src, src_port):
             known = ", ".join(self.ports(src).outputs) or "none"
             raise EditRefused(f"{src} has no output {src_port!r}", f"its outputs: {known}")
         spec = self._spec(self.design.node(dst)["type"])
@@ -207,6 +216,17 @@ class NodeCommands(EditorCore):
             self._do(WireRemoved((node_id, src_port, dst, dst_port)))
         attrs = copy.deepcopy(dict(self.design.node(node_id)))
         self._do(NodeRemoved(node_id, attrs))
+
+    def _may_output(self, node_id: str, port: str) -> bool:
+        """Whether ``port`` may be an output of a block whose parameters and input set its
+        outputs, while they are not known (validation then says whether it is)."""
+        try:
+            spec = self.design.spec(self.design.node(node_id)["type"])
+        except UnknownBlockError:
+            return False
+        if spec.output_count is None or port not in spec.port_sets[1]:
+            return False
+        return not self._outputs(node_id, spec)[1]
 
     def _param(self, node_id: str, name: str) -> Param:
         """The parameter ``name`` of a node's block type, refused when it has none."""

@@ -73,8 +73,9 @@ def node_view(
     ``placement`` adds what each cut wire into the node moves to its input's tooltip.
     """
     data = editor.design.node(node_id)
-    ports = ports or editor.ports(node_id)
     info = editor.report.nodes.get(node_id)
+    if ports is None or _outputs_vary(editor, data["type"]):
+        ports = editor.ports(node_id)
     block = data["type"]
     if info is None:
         shapes = ["?"] * len(ports.outputs)
@@ -153,18 +154,22 @@ def incoming(
     return tuple(tips)
 
 
+def _outputs_vary(editor: Editor, block: str) -> bool:
+    """Whether a block's outputs follow its parameters and input (a Split), so that they may
+    change when no wire touched the node."""
+    try:
+        return editor.design.spec(block).output_count is not None
+    except UnknownBlockError:
+        return False
+
+
 def _output_shape(editor: Editor, node_id: str, port: str) -> str:
     info = editor.report.nodes.get(node_id)
     if info is None:
         return "shape unknown"
-    try:
-        outputs = editor.design.spec(editor.design.node(node_id)["type"]).outputs
-    except UnknownBlockError:
-        outputs = ()
-    if port not in outputs:
-        outputs = editor.ports(node_id).outputs
-    index = outputs.index(port) if port in outputs else len(info.out_shapes)
-    return format_shape(info.out_specs[index]) if index < len(info.out_specs) else "shape unknown"
+    if port not in info.ports:  # a port the node lacks (validation says so)
+        return "shape unknown"
+    return format_shape(info.out_specs[info.ports.index(port)])
 
 
 def _where(issue: Issue) -> str:

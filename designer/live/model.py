@@ -9,6 +9,7 @@ capture dict records every node's output (composite inner nodes as ``up1/conv``)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import torch
@@ -235,7 +236,13 @@ def _compile_step(step, visits: dict[str, Visit], at, devices: Mapping) -> tuple
     )
     attr = part_key(step) if step.part else step.slot
     outs = tuple(at(k) for k in step.out_keys)
+    if step.rest and op is not None:  # keep the results the ports name (a Split in a block's body)
+        op = partial(_head, op, len(outs))
     return (attr, op, args, moves, outs, step.nodes, branches, names)
+
+
+def _head(op, count: int, values):
+    return tuple(op(values))[:count]
 
 
 def _branch_devices(step, devices: Mapping) -> list[tuple]:

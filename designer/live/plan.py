@@ -18,6 +18,7 @@ A scope (the model, or the body of one composite block type) becomes:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 from designer.core.graph import Design
 from designer.core.validate import Report, validate
@@ -53,10 +54,34 @@ def make_plan(
         name = module_names.take(camel(block_type), "Block")
         classes[block_type] = BlockClass(block_type, name, composite.doc, None, composite)
     taken = frozenset(module_names.used | set(helpers))
-    for block in classes.values():
-        block.scope = plan_scope(block.composite.body, block.name, model=False, reserved=taken)
-    model = plan_scope(design, model_name, model=True, reserved=taken)
+    inner = _body_ports(design, report, blocks)
+    for block_type, block in classes.items():
+        body, ports = block.composite.body, inner.get(block_type, {})
+        block.scope = plan_scope(body, block.name, model=False, reserved=taken, ports=ports)
+    ports = {n: info.ports for n, info in report.nodes.items()}
+    model = plan_scope(design, model_name, model=True, reserved=taken, ports=ports)
     return Plan(design, report, model, classes, helpers, taken)
+
+
+def _body_ports(design: Design, report: Report, blocks: list[str]) -> dict[str, dict]:
+    """Per block type, the output ports of each body node whose parameters and input set them
+    (a Split), where every instance agrees: its class unpacks exactly those."""
+    if not any(_varies(design.spec(b).composite.body) for b in blocks):
+        return {}
+    seen: dict[str, dict[str, set]] = {}
+    for visit in walk(design, report, enter=True):
+        if visit.composite and visit.info is not None:
+            instance = visit.instance()
+            found = seen.setdefault(visit.spec.name, {})
+            for node_id in filter(partial(_varies, instance.body), instance.report.nodes):
+                found.setdefault(node_id, set()).add(instance.report.nodes[node_id].ports)
+    return {b: {n: p.pop() for n, p in nodes.items() if len(p) == 1} for b, nodes in seen.items()}
+
+
+def _varies(body: Design, node_id: str | None = None) -> bool:
+    """Whether a node (else any node of ``body``) has outputs its parameters and input set."""
+    nodes = body.node_ids() if node_id is None else [node_id]
+    return any(body.spec(body.node(n)["type"]).output_count is not None for n in nodes)
 
 
 def _called_by(layers: tuple[str, ...]) -> set[str]:

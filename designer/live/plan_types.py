@@ -62,6 +62,7 @@ class Step:
     branch_moves: tuple[tuple[str | None, str | None], ...] = ()  # parallel: (into, back) tags
     keywords: tuple[str | None, ...] = ()  # per arg: its keyword (an optional port) or None
     gate: str = ""  # a conditional node's test (``self.use_residual``): else its first arg flows
+    rest: bool = False  # the op may return more than ``ports``: ``a, b, *_ = ...``
 
     @property
     def functional(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import networkx as nx
 
 from designer.core.graph import Design
@@ -23,10 +25,16 @@ from designer.live.variables import Variables
 
 
 def plan_scope(
-    design: Design, class_name: str, *, model: bool, reserved: frozenset[str] = frozenset()
+    design: Design,
+    class_name: str,
+    *,
+    model: bool,
+    reserved: frozenset[str] = frozenset(),
+    ports: Mapping[str, tuple] | None = None,
 ) -> Scope:
-    """Slots and forward steps for one design or composite body (structure only); the model of
-    a placed design also gets its device arguments and the moves at its cut wires."""
+    """Slots and forward steps for one design or composite body (structure, and from ``ports``
+    the outputs validation found where parameters and input set them); the model of a placed
+    design also gets its device arguments and the moves at its cut wires."""
     order = flow_order(design)
     units = unit_order(design, group_units(design, order), order)
     placed = model and is_placed(design)
@@ -41,7 +49,7 @@ def plan_scope(
     alive = set(outputs).union(*(nx.ancestors(design.graph, o) for o in outputs))
     slot_of = {s.attr: s for s in slots}
     raw = [
-        _raw_step(design, part, slot_of.get(attr_of.get(i)), placed, span)
+        _raw_step(design, part, slot_of.get(attr_of.get(i)), placed, span, ports or {})
         for i, unit in enumerate(units)
         for span, part in _parts(design, unit, placed)
     ]
@@ -78,9 +86,14 @@ def _parts(design: Design, unit: Unit, placed: bool) -> list[tuple[tuple | None,
 
 
 def _raw_step(
-    design: Design, unit: Unit, slot: Slot | None, placed: bool, part: tuple | None = None
+    design: Design,
+    unit: Unit,
+    slot: Slot | None,
+    placed: bool,
+    part: tuple | None = None,
+    found: Mapping[str, tuple] | None = None,
 ) -> RawStep:
-    ports = tuple(design.spec(design.node(unit.last)["type"]).outputs)
+    ports, rest = output_ports(design, unit.last, found or {})
     attr = None if slot is None or slot.kind == "flag" else slot.attr
     gate = _gate(slot)
     branches = tuple((e.attr, e.nodes) for e in slot.entries) if slot is not None else ()
@@ -91,7 +104,22 @@ def _raw_step(
         )
     moves = arg_moves(design, unit.first, args) if placed else ()
     keywords = keyword_ports(design, unit.first)
-    return RawStep(unit, attr, args, ports, branches, moves, part, keywords=keywords, gate=gate)
+    return RawStep(
+        unit, attr, args, ports, branches, moves, part, keywords=keywords, gate=gate, rest=rest
+    )
+
+
+def output_ports(design: Design, node_id: str, found: Mapping[str, tuple]) -> tuple[tuple, bool]:
+    """A node's output ports, and whether more may follow: a block whose parameters and input
+    set its outputs has those validation ``found``, else (a block's body whose instances differ)
+    the ports up to the last one wired, at least two."""
+    spec = design.spec(design.node(node_id)["type"])
+    if spec.output_count is None:
+        return tuple(spec.outputs), False
+    if node_id in found:
+        return found[node_id], False
+    wired = [int(p[3:]) for p, _, _ in design.outputs_of(node_id) if p[3:].isdigit()]
+    return spec.output_ports(count=max([2, *wired])), True
 
 
 def _gate(slot: Slot | None) -> str:
@@ -118,4 +146,5 @@ def _dead_step(raw: RawStep) -> Step:
         branch_moves=raw.branch_moves,
         keywords=raw.keywords if any(raw.keywords) else (),
         gate=raw.gate,
+        rest=raw.rest,
     )

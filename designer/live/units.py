@@ -227,3 +227,4 @@ class RawStep:
     branch_moves: tuple[tuple[str | None, str | None], ...] = ()  # parallel: (into, back) tags
     keywords: tuple[str | None, ...] = ()  # per arg: its keyword (an optional port) or None
     gate: str = ""  # a gate unit's condition in the forward: ``self.use_residual``
+    rest: bool = False  # more outputs may follow ``ports`` (a Split in a block's body)

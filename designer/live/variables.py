@@ -89,6 +89,7 @@ class Variables:
             branch_moves=raw.branch_moves,
             keywords=raw.keywords if any(raw.keywords) else (),
             gate=raw.gate,
+            rest=raw.rest,
         )
 
     def return_name(self, output: str) -> str | None:

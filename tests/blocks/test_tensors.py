@@ -4,6 +4,8 @@ block end to end in small designs (live model, generated code, ONNX export)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from codegen_helpers import assert_equivalent
 from hypothesis import strategies as st
@@ -30,6 +32,7 @@ from .torch_check import (
 SIZE = st.sampled_from([1, 1, 2, 2, 3, 4])
 SHAPE = any_shape(range(1, 6), SIZE)
 DIM = st.integers(-7, 6)
+BIG = st.integers(63, 70)
 # element types: mostly none given (float32, and the shape-rule and renamed-batch checks run)
 DTYPES = st.sampled_from([()] * 6 + [("int64",), ("bool",), ("float64",), ("int32",), ("float16",)])
 
@@ -125,15 +128,19 @@ def slice_case(draw) -> Case:
 
 
 @st.composite
-def split_case(draw) -> Case:
-    shape = draw(any_shape(range(1, 5), st.integers(1, 6)))
+def cut_case(draw, block: str) -> Case:
+    """Sizes 1 to 8, rarely 63 to 70: Chunk into 0 to 9, Split by a size or sizes (adding up)."""
+    little = draw(st.integers(0, 20))
+    shape = draw(any_shape(range(1, 5), st.integers(1, 8))) if little else (None, draw(BIG))
     dim = draw(_dim(shape))
-    cut = draw(st.one_of(st.integers(1, 6), st.tuples(st.integers(1, 5), st.integers(1, 5))))
+    if block == "Chunk":
+        return _case(block, {"chunks": draw(st.integers(0, 9)), "dim": dim}, shape, draw)
     size = shape[dim] if -len(shape) <= dim < len(shape) else None
-    if size and size > 1 and draw(st.booleans()):  # two pieces: a size, or both
-        first = draw(st.integers(1, size - 1))
-        cut = draw(st.sampled_from([max(first, size - first), (first, size - first)]))
-    return _case("Split", {"split_size_or_sections": cut, "dim": dim}, shape, draw)
+    cut = draw(st.one_of(st.integers(0, 9), st.lists(st.integers(0, 5), min_size=1, max_size=5)))
+    if isinstance(size, int) and size > 1 and draw(st.booleans()):  # sizes adding up
+        marks = draw(st.lists(st.integers(1, size - 1), min_size=1, max_size=6, unique=True))
+        cut = [b - a for a, b in pairwise([0, *sorted(marks), size])]
+    return _case(block, {"split_size_or_sections": cut, "dim": dim}, shape, draw)
 
 
 @st.composite
@@ -194,7 +201,8 @@ CASES = {
     "Unsqueeze": one_dim_case("Unsqueeze"),
     "Select": one_dim_case("Select"),
     "Slice": slice_case(),
-    "Split": split_case(),
+    "Split": cut_case("Split"),
+    "Chunk": cut_case("Chunk"),
     "MatMul": matmul_case(),
     "Mean": reduce_case("Mean"),
     "Sum": reduce_case("Sum"),
@@ -210,14 +218,15 @@ CASES = {
 def deliberate(case: Case, exc: ShapeError | ParamError) -> bool:
     """Refusals torch does not make, on purpose: acting on the batch dimension (a design keeps
     every sample separate); a Squeeze of a size other than 1 (torch leaves it: a no-op) and an
-    empty Slice (size 0), both wiring mistakes; a Split into more or fewer than its two outputs;
-    a MatMul of integers (torch multiplies them on the CPU only)."""
+    empty Slice (size 0), both wiring mistakes; a Split or Chunk into 1 or over 64 pieces, or a
+    Chunk into fewer than chunks; a MatMul of integers (torch multiplies them on the CPU only)."""
     message = exc.message
     return (
         "batch" in message
         or (case.block == "Squeeze" and "not 1" in message)
         or (case.block == "Slice" and "empty" in message)
-        or (case.block == "Split" and "in two" in message)
+        or (case.block in ("Split", "Chunk") and "would cut" in message)
+        or (case.block == "Chunk" and case.params["chunks"] == 1 and "out of range" in message)
         or (case.block == "MatMul" and exc.code == "dtype")
     )
 
@@ -236,8 +245,8 @@ REGRESSIONS = [
     (Case("Reshape", {"shape": [16, -1]}, ((None, 1024),)), ACCEPT),
     (Case("Permute", {"dims": [1, 0, 2]}, ((None, 3, 4),)), ACCEPT),  # the batch moves to 1
     (Case("Slice", {"dim": 1, "start": 1}, ((None, 4, 2),)), ACCEPT),  # x[:, 1:]
-    (Case("Split", {"split_size_or_sections": 3}, ((None, 2, 5),)), ACCEPT),
-    (Case("Split", {"split_size_or_sections": 2}, ((None, 2, 6),)), DELIBERATE),  # 3 pieces
+    (Case("Split", {"split_size_or_sections": 3}, ((None, 2, 5),)), ACCEPT),  # 3 and 2
+    (Case("Chunk", {"chunks": 4}, ((None, 5),)), DELIBERATE),  # torch gives 3 pieces
     (Case("Mean", {"dim": 0}, ((None, 3),)), DELIBERATE),  # would reduce the batch
     (Case("Squeeze", {"dim": 1}, ((None, 3),)), DELIBERATE),  # not of size 1: a no-op
     (Case("Sum", {"dim": 1}, ((None, 3),), dtypes=("bool",)), ACCEPT),  # int64 out
@@ -271,7 +280,7 @@ def _issue(block: str, params: dict, shape: tuple):
         ("Permute", {"dims": [0, 2, 2]}, (3, 4), "twice"),
         ("Select", {"dim": 2, "index": 9}, (3, 4), "out of range"),
         ("Mean", {"dim": [0, 1]}, (3, 4), "batch"),
-        ("Split", {"split_size_or_sections": [2, 3]}, (4,), "in two"),
+        ("Split", {"split_size_or_sections": [2, 3]}, (4,), "adds up to 5, not 4"),
     ],
 )
 def test_bad_input_is_an_issue_on_the_node_with_a_fix(block, params, shape, words) -> None:
@@ -337,11 +346,12 @@ def _image_design(dtype: str = "float32", without: str = ""):
 
 
 def _branch_design():
-    """Split feeds a matrix product of its halves; the reductions read the product."""
+    """Split feeds a matrix product of its halves, one halved by Chunk; reductions follow."""
     b = DesignBuilder("products")
     first = b.add("Split", b.input((6, 8)), node_id="split", split_size_or_sections=4)
-    second = b.add("Transpose", b.port("split", "out2"), dim0=1, dim1=2)  # N×4×6
-    product = b.add("MatMul", first, second)  # N×6×6
+    b.add("Chunk", b.port("split", "out2"), node_id="chunk", chunks=2, dim=1)  # N×3×4 twice
+    second = b.add("Transpose", b.port("chunk", "out2"), dim0=1, dim1=2)  # N×4×3
+    product = b.add("MatMul", first, second)  # N×6×3
     b.output(b.add("Mean", product, dim=-1), node_id="mean_out")
     b.output(b.add("Sum", product, dim=[1, 2], keepdim=True), node_id="sum_out")
     b.output(b.add("Amax", product, dim=1), node_id="amax_out")
@@ -360,7 +370,7 @@ def _sequence_design():
 
 DESIGNS = {  # name: (design, input shapes, what its generated code says)
     "image": (_image_design, None, "x = torch.permute(x, dims=(0, 2, 3, 1))"),
-    "branches": (_branch_design, None, "x1, x2 = torch.split(x, split_size_or_sections=4, dim=-1)"),
+    "branches": (_branch_design, None, "_, x3 = torch.chunk(x2, chunks=2, dim=1)"),
     "sequence": (_sequence_design, {"x": (1, 5, 4, 4)}, "x = reshape(x, shape=(-1, 16))"),
 }
 
