@@ -11,8 +11,10 @@ Prints medians and ratios, measured in one run, next to the targets of the issue
   with the number of nodes recomputed;
 * a warm validation of wrapper blocks (TorchModule, TorchFunction: specs from the meta device)
   per node, against the registered blocks that do the same (GELU, Softmax): their keyword
-  arguments as a design file or DesignBuilder gives them (a dict) and as checked values hold them
-  (the editor's, the importer's: a hashable FrozenKwargs);
+  arguments as a design file or DesignBuilder gives them (a dict, which the node holds frozen
+  from Design.add_node on) and as checked values (the editor's, the importer's: FrozenKwargs);
+  the ratio is the wrapper's time per node over the registered block's (target <= 1.0). The
+  Softmax chain also pays for a warning on each node (a Softmax fed a Softmax);
 * a 12-layer GPT (examples/build_examples.py), its blocks as one Repeat node and unrolled.
 
 Run: .venv/bin/python bench/bench_validate.py [--repeat 30] [--fresh 15]

@@ -258,7 +258,7 @@ def designs(
                 design.connect(src, port, node_id, dst_port)
             report = analyzer.run(design)
             if node_id in report.nodes:
-                tensors.extend((node_id, p) for p in spec.outputs)
+                tensors.extend((node_id, p) for p in report.nodes[node_id].ports)
                 break
             design.remove_node(node_id)
     used = {src for src, _, _, _ in design.edges()}

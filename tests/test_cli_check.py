@@ -71,3 +71,22 @@ def test_no_traceback_reaches_the_user(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "$.nodes: expected a list, got the number 5" in result.stderr
+
+
+def test_the_collector_waits_only_while_a_process_of_its_own_imports(monkeypatch):
+    import gc
+
+    import designer.cli as cli
+
+    seen, frozen = [], []
+    real = cli.parser
+    monkeypatch.setattr(cli, "parser", lambda argv: seen.append(gc.isenabled()) or real(argv))
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))  # keep this process's own
+    assert gc.isenabled()
+    args = cli._parse_and_import(["check", UNET], own_process=True)
+    assert args.command == "check" and seen == [False] and frozen == [True] and gc.isenabled()
+    cli._parse_and_import(["check", UNET], own_process=False)  # a caller's process: untouched
+    assert seen == [False, True] and frozen == [True]
+    with pytest.raises(Exception, match="the following arguments are required"):
+        cli._parse_and_import(["check"], own_process=True)
+    assert gc.isenabled()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from common import EXAMPLES
@@ -195,3 +197,18 @@ def test_names_moved_out_of_fileformat_stay_importable():
     ):
         for name in names:
             assert getattr(fileformat, name) is getattr(module, name)
+
+
+def test_reading_imports_no_writer_and_the_writers_stay_reexported():
+    code = (
+        "import sys, designer.core.fileformat as f\n"
+        "assert 'designer.core.filewriter' not in sys.modules\n"
+        "assert 'designer.core.atomicfile' not in sys.modules\n"
+        "from designer.core.fileformat import atomic_write, dumps\n"
+        "from designer.core import atomicfile, filewriter\n"
+        "assert dumps is filewriter.dumps and atomic_write is atomicfile.atomic_write\n"
+        "try:\n    f.no_such_name\nexcept AttributeError as e:\n    print(e)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "has no attribute 'no_such_name'" in result.stdout

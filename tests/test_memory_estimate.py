@@ -73,3 +73,24 @@ def test_on_small_designs_the_anonymous_estimate_bounds_the_anonymous_peak_withi
     assert result["anon_files"] <= module.FILES_SLACK, result  # the anonymous peak is exact
     assert result["files"] <= result["code"], result  # the code pages mapped stay under the bound
     assert result["ratio"] >= module.LOW, result  # the sum bounds the whole peak
+
+
+def test_the_estimate_walks_composite_bodies_without_building_them():
+    """``designer check`` estimates memory: it reads each instance's analysis and wiring, and
+    builds no body Design (networkx graphs) for it."""
+    from designer.blocks import REGISTRY
+
+    unet = load(EXAMPLES / "unet.json")
+    for spec in REGISTRY:
+        if spec.composite is not None:
+            spec.composite.forget()
+    report = validate(unet)
+    need = memory.estimate(unet, report)
+    instances = [
+        instance
+        for spec in REGISTRY
+        if spec.composite is not None
+        for instance in spec.composite._cache.values()
+    ]
+    assert instances and not any("body" in vars(i) for i in instances)
+    assert need.activations > 0 and need.parameters == 4 * report.total_params

@@ -15,8 +15,9 @@ import designer
 from designer import DesignBuilder
 from designer.blocks import REGISTRY, torch_call
 from designer.codegen.writer import ruff_bin
+from designer.core import infer as infer_module
 from designer.core.infer import SHARED
-from designer.core.params import ParamError
+from designer.core.params import FrozenKwargs, ParamError, frozen
 from designer.core.paramtext import from_text, to_text
 
 MODULE, FUNCTION = REGISTRY.get("TorchModule"), REGISTRY.get("TorchFunction")
@@ -243,3 +244,30 @@ def test_wrapper_nodes_survive_save_and_load_byte_for_byte():
     text = designer.core.fileformat.dumps(b.build())
     again = designer.loads(text)
     assert designer.core.fileformat.dumps(again) == text and designer.validate(again).ok
+
+
+def test_keyword_arguments_are_frozen_once_when_the_node_is_added(monkeypatch):
+    design = chain(("TorchFunction", "torch.flip", {"dims": [1]}))
+    node = next(n for n in design.node_ids() if design.node(n)["type"] == "TorchFunction")
+    kwargs = design.node(node)["params"]["kwargs"]
+    assert isinstance(kwargs, FrozenKwargs) and kwargs == {"dims": (1,)}
+    with pytest.raises(TypeError, match="do not change"):
+        kwargs["dims"] = (2,)
+    again = designer.loads(designer.core.fileformat.dumps(design))
+    assert again.node(node)["params"] == design.node(node)["params"]
+    assert designer.validate(design).ok
+
+    def refreeze(value):  # a warm validation keys the shared memo with the value as it is
+        raise AssertionError(f"froze {value!r} again")
+
+    monkeypatch.setattr(infer_module, "freeze", refreeze)
+    assert designer.validate(design).ok and designer.validate(again).ok
+
+
+def test_frozen_leaves_other_values_and_expressions_as_they_are():
+    assert frozen([3, 3]) == [3, 3] and type(frozen([3, 3])) is list
+    expr = {"expr": "out_channels * 2"}
+    assert frozen(expr) is expr
+    held = frozen({"dims": [0, [1, 2]], "approximate": "tanh"})
+    assert held == {"dims": (0, (1, 2)), "approximate": "tanh"} and hash(held) == hash(held)
+    assert frozen(held) is held

@@ -225,3 +225,18 @@ def test_names_moved_out_of_validate_stay_importable():
     for name in ("Issue", "NodeInfo", "Report", "describe"):
         assert getattr(validate, name) is getattr(report, name)
     assert validate.freeze is infer.freeze and validate._SHARED is infer.SHARED
+
+
+def test_a_parameter_value_no_memo_can_key_is_an_issue_not_a_crash():
+    """A set (from Python, never from a file) can key neither the shared memo nor its frozen
+    fallback: the node is inferred unshared and its parameter reported."""
+    b = DesignBuilder("unhashable")
+    h = b.input((3, 8, 8))
+    h = b.add("Conv2d", h, out_channels=4, kernel_size={3})
+    h = b.add("TorchFunction", h, target="torch.flip", kwargs={"dims": {1}})
+    b.output(h)
+    design = b.build()
+    for report in (validate(design), Analyzer().run(design)):
+        assert [(i.param, i.code) for i in report.errors] == [("kernel_size", "param")]
+    design.node("conv2d")["params"]["kernel_size"] = 3
+    assert [i.param for i in validate(design).errors] == ["kwargs"]

@@ -8,7 +8,6 @@ import re
 from collections.abc import Sequence
 
 from designer.cli.usage import UsageError
-from designer.core.atomicfile import target_status
 from designer.core.fileformat import DesignFileError, load
 from designer.core.graph import Design
 from designer.core.validate import Report, validate
@@ -68,6 +67,8 @@ def check_output(output: str | None, *inputs: str | None) -> None:
     """Refuse, before any work, an ``-o`` that is a folder, in a missing folder, or an input."""
     if not output:
         return
+    from designer.core.atomicfile import target_status  # only commands that write need it
+
     try:
         target_status(output)
     except DesignFileError as exc:

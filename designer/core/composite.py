@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -54,11 +53,15 @@ def is_expr(value: Any) -> bool:
 class Instance:
     """A composite block with concrete parameters: its resolved body and the body's analysis.
 
-    The body (a Design) is built when first read: validation needs only the analysis."""
+    The body (a Design) is built when first read: validation needs only the analysis, and the
+    memory estimate only the analysis and the body's ``wiring`` (its resolved nodes and wires)."""
 
-    def __init__(self, report: Report, env: dict[str, Any], build: Callable[[], Design]):
+    def __init__(
+        self, report: Report, env: dict[str, Any], build: Callable[[], Design], wiring: Wiring
+    ):
         self.report = report
         self.env = env
+        self.wiring = wiring
         self._build = build
 
     @cached_property
@@ -72,33 +75,46 @@ class Instance:
         return total_cost(self.body, self.report)
 
 
-@dataclass(frozen=True)
 class _Template:
     """A definition's body as resolution reads it: nodes, wires, each conditional node's input,
     and per node its ``when``, its fixed parameters and its parameter expressions."""
 
-    nodes: tuple[tuple[str, dict], ...]
-    edges: tuple[Edge, ...]
-    bypass_source: dict[str, tuple[str, str] | None]
-    params: dict[str, tuple[str | None, dict, tuple[tuple[str, str], ...]]]
+    __slots__ = ("bypass_source", "edges", "nodes", "params")
+
+    def __init__(
+        self,
+        nodes: tuple[tuple[str, dict], ...],
+        edges: tuple[Edge, ...],
+        bypass_source: dict[str, tuple[str, str] | None],
+        params: dict[str, tuple[str | None, dict, tuple[tuple[str, str], ...]]],
+    ) -> None:
+        self.nodes = nodes
+        self.edges = edges
+        self.bypass_source = bypass_source
+        self.params = params
 
 
-@dataclass(eq=False)
 class CompositeDef:
-    """A block made of blocks. Its body is not edited in place: an edit makes a new definition."""
+    """A block made of blocks. Its body is not edited in place: an edit makes a new definition.
+    Definitions compare by identity."""
 
-    name: str
-    body: Design
-    params: tuple[Param, ...] = ()
-    category: str = "Blocks"
-    doc: str = ""
-    spec: BlockSpec = field(init=False)
-    _cache: dict = field(default_factory=dict, init=False, repr=False)
-    _by_shapes: dict = field(default_factory=dict, init=False, repr=False)
-    _wirings: dict = field(default_factory=dict, init=False, repr=False)
-    _last: tuple = field(default=(None, None), init=False, repr=False)  # the last instance inferred
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        name: str,
+        body: Design,
+        params: tuple[Param, ...] = (),
+        category: str = "Blocks",
+        doc: str = "",
+    ) -> None:
+        self.name = name
+        self.body = body
+        self.params = params
+        self.category = category
+        self.doc = doc
+        self._cache: dict = {}
+        self._by_shapes: dict = {}
+        self._wirings: dict = {}
+        self._last: tuple = (None, None)  # the last instance inferred
         self.spec = BlockSpec(
             name=self.name,
             category=self.category,
@@ -112,6 +128,9 @@ class CompositeDef:
             composite=self,
         )
         self._prepare()
+
+    def __repr__(self) -> str:
+        return f"CompositeDef({self.name!r}, {len(self.body)} nodes, {len(self.params)} params)"
 
     def _prepare(self) -> None:
         """Read the body once, as it is complete now, with the wiring of each choice of
@@ -165,8 +184,9 @@ class CompositeDef:
         nodes, bypassed = self._resolve(env)
         wiring, edges = self._wiring(bypassed)
         inputs = dict(zip(self.spec.inputs, specs, strict=True))
-        report = analyze(self.body, wiring.with_nodes(nodes), inputs)
-        return Instance(report, env, lambda: self._body_design(nodes, edges))
+        resolved = wiring.with_nodes(nodes)
+        report = analyze(self.body, resolved, inputs)
+        return Instance(report, env, lambda: self._body_design(nodes, edges), resolved)
 
     def _wiring(self, bypassed: Mapping[str, tuple[str, str]]) -> tuple[Wiring, list[Edge]]:
         """The body's wiring and wires with these nodes bypassed (computed once per choice)."""

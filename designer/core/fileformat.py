@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 
-from designer.core.atomicfile import atomic_write  # re-exported: older imports use it
 from designer.core.errors import DesignFileError  # noqa: F401  (re-exported)
 from designer.core.filereader import (  # noqa: F401  (re-exported)
     FORMAT,
@@ -32,13 +31,22 @@ from designer.core.filereader import (  # noqa: F401  (re-exported)
     design_from_dict,
 )
 from designer.core.filetext import MAX_BYTES, parse_json, read_text  # noqa: F401
-from designer.core.filewriter import (  # noqa: F401
-    composite_to_dict,
-    design_to_dict,
-    dumps,
-    model_fingerprint,
-)
 from designer.core.graph import Design
+
+# the writing side, re-exported but imported when first used: reading a design stays light
+_WRITER = ("composite_to_dict", "design_to_dict", "dumps", "model_fingerprint")
+
+
+def __getattr__(name: str):
+    if name == "atomic_write":
+        from designer.core.atomicfile import atomic_write
+
+        return atomic_write
+    if name in _WRITER:
+        from designer.core import filewriter
+
+        return getattr(filewriter, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load(path: str | os.PathLike) -> Design:
@@ -53,4 +61,7 @@ def loads(text: str, source: str = "<string>") -> Design:
 
 def save(design: Design, path: str | os.PathLike) -> None:
     """Write atomically: a temporary file in the same folder, flushed, renamed over ``path``."""
+    from designer.core.atomicfile import atomic_write
+    from designer.core.filewriter import dumps
+
     atomic_write(path, dumps(design).encode("utf-8"))

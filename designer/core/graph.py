@@ -26,6 +26,7 @@ from typing import Any
 
 import networkx as nx
 
+from designer.core.params import frozen
 from designer.core.registry import REGISTRY
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -173,13 +174,14 @@ class Design:
         device: str | None = None,
         repeat: int | str | None = None,
     ) -> str:
-        """Add a block instance and return its id. Validation flags unknown types."""
+        """Add a block instance and return its id. Validation flags unknown types. Keyword
+        arguments among ``params`` are held frozen (:func:`~designer.core.params.frozen`)."""
         node_id = check_id(node_id) if node_id is not None else self.new_id(block_type)
         if node_id in self.graph:
             raise DesignError(f"duplicate node id {node_id!r}")
         attrs = {
             "type": block_type,
-            "params": dict(params or {}),
+            "params": {k: frozen(v) for k, v in (params or {}).items()},
             "label": node_id if label is None else label,
             "pos": (float(pos[0]), float(pos[1])),
         }

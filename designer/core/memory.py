@@ -45,6 +45,7 @@ from math import prod
 from designer.core.graph import Design
 from designer.core.repeat import copies
 from designer.core.validate import Report
+from designer.core.wiring import Wiring
 
 MiB = 1024**2
 GiB = 1024**3
@@ -150,20 +151,21 @@ def op_workspace(block: str, params: int, in_shapes, out_shapes, itemsize: int =
     return max(src, dst) + 4 * params
 
 
-def _chained(design: Design, report: Report, wires: dict) -> str | None:
+def _chained(wiring: Wiring, report: Report, wires: dict) -> str | None:
     """The node feeding a node with these input ``wires`` when both belong to one chain (a single
     wire between them)."""
     if len(wires) != 1:
         return None
     ((src, _),) = wires.values()
-    if report.nodes[src].block in ("Input", "Output") or design.graph.out_degree(src) != 1:
+    if report.nodes[src].block in ("Input", "Output") or len(wiring.out_of[src]) != 1:
         return None
     return src
 
 
-def _walk(design: Design, report: Report, tape: _Tape, args: list[int] | None) -> dict[str, int]:
-    """Record ``design``'s ops on the tape; ``args`` are a composite body's input tensors.
-    Returns the tensor of each Output node."""
+def _walk(source, wiring: Wiring, report: Report, tape: _Tape, args: list[int] | None) -> dict:
+    """Record the ops of a design (``source`` resolves its block types) on the tape, reading its
+    wires from ``wiring``; ``args`` are a composite body's input tensors. Returns the tensor of
+    each Output node."""
     env: dict[tuple[str, str], int] = {}
     held: dict[str, int] = {}  # node -> the head input of its chain
     outputs: dict[str, int] = {}
@@ -171,20 +173,20 @@ def _walk(design: Design, report: Report, tape: _Tape, args: list[int] | None) -
         info = report.nodes.get(node_id)
         if info is None:
             continue
-        wires = design.inputs_of(node_id)
+        wires = wiring.into[node_id]
         reads = [env[w] for w in wires.values() if w in env]
-        src = _chained(design, report, wires)
+        src = _chained(wiring, report, wires)
         if reads:
             held[node_id] = held.get(src, reads[0]) if src else reads[0]
         hold = [held[node_id]] if node_id in held else []
-        spec = design.spec(info.block)
         if info.block == "Input":
-            env[(node_id, "out")] = _input(design, info, node_id, tape, args)
+            env[(node_id, "out")] = _input(wiring, info, node_id, tape, args)
         elif info.block in VIEWS:
             if reads:
                 env[(node_id, "out")] = outputs[node_id] = reads[0]
             tape.op(reads + hold)
         else:
+            spec = source.spec(info.block)
             for copy in _each_copy(info):  # a repeated node: each copy reads the one before
                 made = _module_op(spec, copy, tape, reads, hold)
                 reads = [made[p] for p in copy.ports if p in made][:1] or reads
@@ -195,6 +197,8 @@ def _walk(design: Design, report: Report, tape: _Tape, args: list[int] | None) -
 def _each_copy(info) -> list:
     """The NodeInfo each copy of a node sees, in order (one for a node without a repeat), its
     parameters about one copy's share."""
+    if info.repeat is None:
+        return [info]
     share = info.params // (info.repeat or 1)
     return [replace(copy, params=share) for copy, n in copies(info) for _ in range(n)]
 
@@ -203,7 +207,7 @@ def _module_op(spec, info, tape: _Tape, reads: list[int], hold: list[int]) -> di
     """Record one module's ops (a composite block's body walked); its output port tensors."""
     if spec.composite is not None:
         inner = spec.composite.instantiate(info.values, list(info.in_shapes))
-        results = _walk(inner.body, inner.report, tape, reads)
+        results = _walk(spec.composite.body, inner.wiring, inner.report, tape, reads)
         tape.op(reads + hold)  # the caller holds the block's inputs until it returns
         return {p: results[p] for p in info.ports if p in results}
     writes = [tape.tensor(s) for s in info.out_shapes]
@@ -212,12 +216,13 @@ def _module_op(spec, info, tape: _Tape, reads: list[int], hold: list[int]) -> di
     return dict(zip(info.ports, writes, strict=False))
 
 
-def _input(design: Design, info, node_id: str, tape: _Tape, args: list[int] | None) -> int:
+def _input(wiring: Wiring, info, node_id: str, tape: _Tape, args: list[int] | None) -> int:
     """The tensor an Input node stands for: a model input, or a composite block's argument."""
     if args is None:
         tape.inputs.append(tape.tensor(info.out_shapes[0]))
         return tape.inputs[-1]
-    return args[design.nodes_of_type("Input").index(node_id)]
+    inputs = [n for n, data in wiring.nodes.items() if data["type"] == "Input"]
+    return args[inputs.index(node_id)]
 
 
 def _peak(tape: _Tape, keep: list[int], capture: bool) -> tuple[int, int]:
@@ -247,7 +252,7 @@ def estimate(
 ) -> Estimate:
     """What one forward pass of a valid design needs at most, at the report's shapes."""
     tape = _Tape(2 if amp else 4)
-    outputs = _walk(design, report, tape, None)
+    outputs = _walk(design, Wiring.of_design(design), report, tape, None)
     activations, work = _peak(tape, list(outputs.values()), capture)
     return Estimate(
         parameters=(6 if amp else 4) * report.total_params,

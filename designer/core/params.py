@@ -48,6 +48,21 @@ class FrozenKwargs(dict):
     clear = pop = popitem = setdefault = update = _refuse
 
 
+def frozen(value: Any) -> Any:
+    """A raw parameter value as a node holds it: keyword arguments (a dict that is no
+    ``{"expr": ...}``) become a :class:`FrozenKwargs`, their lists tuples, so that memo keys take
+    them as they are; every other value is returned unchanged. Nothing is checked here."""
+    if type(value) is not dict or (len(value) == 1 and "expr" in value):
+        return value
+    return FrozenKwargs({k: _tuples(v) for k, v in value.items()})
+
+
+def _tuples(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
 class ParamError(ValueError):
     """A parameter value of the wrong type or out of range."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from heapq import heapify, heappop, heappush
 from typing import Any
 
@@ -75,16 +74,21 @@ def _spec(source, block: str):
         return None
 
 
-@dataclass
 class _Seen:
-    """What an Analyzer's last run saw of the design's structure."""
+    """What an Analyzer's last run saw of the design's structure (a plain class: making a
+    dataclass costs every process that imports this module half a millisecond)."""
 
-    graph: Any  # the graph walked, and its count of changes to nodes and wires then
-    version: int
-    blocks: dict
-    registry: int
-    overrides: dict
-    unvisited: dict[str, str]  # type of each node the walk did not reach
+    __slots__ = ("blocks", "graph", "overrides", "registry", "unvisited", "version")
+
+    def __init__(
+        self, graph: Any, version: int, blocks: dict, registry: int, overrides: dict, unvisited
+    ) -> None:
+        self.graph = graph  # the graph walked, and its count of changes to nodes and wires then
+        self.version = version
+        self.blocks = blocks
+        self.registry = registry
+        self.overrides = overrides
+        self.unvisited: dict[str, str] = unvisited  # type of each node the walk did not reach
 
     def matches(self, design: Design, overrides: dict) -> bool:
         graph = design.graph
