@@ -271,3 +271,11 @@ def test_frozen_leaves_other_values_and_expressions_as_they_are():
     held = frozen({"dims": [0, [1, 2]], "approximate": "tanh"})
     assert held == {"dims": (0, (1, 2)), "approximate": "tanh"} and hash(held) == hash(held)
     assert frozen(held) is held
+
+
+def test_keyword_values_of_different_types_never_share_a_result():
+    """dim=1 validates, dim=1.0 fails in torch: the memo must not hand one the other's result."""
+    assert issues(chain(("TorchFunction", "torch.flip", {"dims": (1,)}))) == []
+    found = issues(chain(("TorchFunction", "torch.flip", {"dims": (1.0,)})))
+    assert len(found) == 1 and "torch.flip" in found[0]
+    assert issues(chain(("TorchFunction", "torch.flip", {"dims": (1,)}))) == []

@@ -38,6 +38,12 @@ class FrozenKwargs(dict):
             self._hash = hash(frozenset(self.items()))
             return self._hash
 
+    def __eq__(self, other: object) -> bool:  # types count: dim=1 is no dim=1.0 nor dim=True
+        return isinstance(other, dict) and _typed(self) == _typed(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
     def __reduce__(self):  # copies and pickles rebuild it whole, never item by item
         return type(self), (dict(self),)
 
@@ -55,6 +61,16 @@ def frozen(value: Any) -> Any:
     if type(value) is not dict or (len(value) == 1 and "expr" in value):
         return value
     return FrozenKwargs({k: _tuples(v) for k, v in value.items()})
+
+
+def _typed(value: Any) -> Any:
+    """A value with the type of every part beside it, so that equal-comparing numbers of
+    different types (1, 1.0, True) compare unequal."""
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value), tuple(_typed(v) for v in value)
+    return type(value), value
 
 
 def _tuples(value: Any) -> Any:
