@@ -240,3 +240,17 @@ def test_grouping_a_split_that_feeds_nothing_gives_the_block_an_output_per_piece
     instance = group(design, ["split"], "Thirds")
     assert design.spec("Thirds").outputs == ("split_out1", "split_out2", "split_out3")
     assert [s.shape for s in validate(design).nodes[instance].out_specs][2] == (None, 1, 4)
+
+
+def test_the_layout_draws_wired_pieces_in_order():
+    """Pins beyond those the parameters predict follow in number order: out10 after out3."""
+    from designer.core.layout import node_ports
+
+    b = DesignBuilder("pieces")
+    h = b.input((12, 4))
+    b.add("Split", h, node_id="s", split_size_or_sections=1, dim=1)
+    design = b.build()
+    for port in ("out10", "out3", "out11"):
+        design.add_node("Output", node_id=f"y{port}")
+        design.connect("s", port, f"y{port}", "in")
+    assert node_ports(design, "s")[1] == ("out1", "out2", "out3", "out10", "out11")

@@ -29,7 +29,8 @@ def _show(name: str) -> int:
     spec = REGISTRY.get(name)
     inputs = ", ".join(spec.input_ports()) + (", ..." if spec.variadic else "")
     print(f"{spec.name} ({spec.category}): {spec.doc}")
-    print(f"  inputs: {inputs or 'none'}   outputs: {', '.join(spec.outputs) or 'none'}")
+    outputs = ", ".join(spec.outputs) + (", ... (one per piece)" if spec.output_count else "")
+    print(f"  inputs: {inputs or 'none'}   outputs: {outputs or 'none'}")
     for p in spec.params:
         print(f"  {p.name} = {p.to_json()!r}: {p.doc} ({p.describe()})")
     return 0

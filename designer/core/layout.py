@@ -64,7 +64,8 @@ def node_ports(design: Design, node_id: str) -> tuple[tuple[str, ...], tuple[str
     else:
         inputs = spec.inputs
     extra = tuple(p for p in wired if p not in inputs)
-    return inputs + extra, spec.outputs + tuple(sorted(used - set(spec.outputs)))
+    outputs = spec.output_ports(spec.resolve(design.node(node_id)["params"])[0])
+    return inputs + extra, outputs + tuple(sorted(used - set(outputs), key=lambda p: (len(p), p)))
 
 
 def node_box(design: Design, node_id: str, size: Size | None = None) -> Box:
