@@ -66,8 +66,12 @@ def split_target(kind: str, target: str) -> tuple[str, str]:
 
 
 def resolve(kind: str, target: str) -> Any:
-    """The class or function ``target`` names, found by getattr from torch; or Refused."""
+    """The class or function ``target`` names, found by getattr from torch (a ``python`` class:
+    from its already imported module); or Refused."""
     import torch
+
+    if kind == "python":
+        return imported_class(target)
 
     namespace, name = split_target(kind, target)
     owner = torch.nn if namespace == "torch.nn" else torch
@@ -153,7 +157,7 @@ def _run(kind: str, found: Any, kwargs: Mapping[str, Any], specs: list, batch: i
 
     tensors = [_meta(spec, batch) for spec in specs]
     with torch.device("meta"), torch.no_grad():
-        if kind == "module":
+        if kind != "function":
             module = found(**kwargs)
             _COUNTS[(target, kwargs)] = sum(p.numel() for p in module.parameters())
             out = module(*tensors)
@@ -172,14 +176,14 @@ def _confirm(kind: str, found: Any, kwargs: Mapping[str, Any], specs: list, targ
     sizes = [[BATCHES[0] if d is None else d for d in spec.shape] for spec in specs]
     if sum(math.prod(s) for s in sizes) > CONFIRM_ELEMENTS:
         return
-    if kind == "module" and _COUNTS.get((target, kwargs), 0) > CONFIRM_ELEMENTS:
+    if kind != "function" and _COUNTS.get((target, kwargs), 0) > CONFIRM_ELEMENTS:
         return
     tensors = [
         torch.zeros(s, dtype=getattr(torch, spec.dtype))
         for s, spec in zip(sizes, specs, strict=True)
     ]
     with torch.no_grad():
-        (found(**kwargs) if kind == "module" else partial(found, **kwargs))(*tensors)
+        (found(**kwargs) if kind != "function" else partial(found, **kwargs))(*tensors)
 
 
 def _meta(spec: TensorSpec, batch: int):
@@ -216,16 +220,41 @@ def _function_rule(params: Mapping[str, Any], specs: list) -> TensorSpec:
     return outcome("function", params, specs)
 
 
-def _module_count(params: Mapping[str, Any], shapes: list) -> int:
+def _module_count(params: Mapping[str, Any], shapes: list, kind: str = "module") -> int:
     """Parameters of the module, counted on the meta device when its spec was inferred."""
     key = (params["target"], params["kwargs"])
     if key not in _COUNTS:
-        outcome("module", params, [TensorSpec(tuple(s)) for s in shapes])
+        outcome(kind, params, [TensorSpec(tuple(s)) for s in shapes])
     return _COUNTS.get(key, 0)
+
+
+def imported_class(target: str) -> type:
+    """The ``nn.Module`` class ``package.module.Class`` names, from that module if it is already
+    imported (a design file never makes designer import a module); or Refused."""
+    import sys
+
+    import torch
+
+    module, _, name = target.rpartition(".")
+    if not module or not name.isidentifier():
+        raise Refused(f"{target!r} is no import path; give one such as package.module.Class")
+    if module not in sys.modules:
+        raise Refused(
+            f"{target!r}: module {module!r} is not imported; import it before loading the design "
+            "(designer imports no module a file names)"
+        )
+    found = getattr(sys.modules[module], name, None)
+    if not isinstance(found, type) or not issubclass(found, torch.nn.Module):
+        raise Refused(f"{target!r} is not an nn.Module class of {module}")
+    return found
 
 
 def _class_name(params: Mapping[str, Any]) -> str:
     return full_name(params["target"]).rpartition(".")[2]
+
+
+def _target(params: Mapping[str, Any]) -> str:
+    return params["target"]
 
 
 def _function_name(params: Mapping[str, Any]) -> str:
@@ -259,5 +288,21 @@ register(
         ),
         tensor_rule=_function_rule,
         functional=Functional("torch.tanh", target_of=_function_name, extra="kwargs"),
+    )
+)
+register(
+    BlockSpec(
+        name="PythonModule",
+        category="Torch",
+        doc="A module class by import path, e.g. package.module.Class, kept whole on import.",
+        params=(
+            Path("target", "torch.nn.Identity", "The class (its module must be imported)."),
+            Kwargs("kwargs", _KWARGS_DOC),
+        ),
+        tensor_rule=lambda p, s: outcome("python", p, s),
+        count=partial(_module_count, kind="python"),
+        torch=TorchModule(
+            "Identity", lambda p, s: ((), dict(p["kwargs"])), cls_of=_target, imported=True
+        ),
     )
 )

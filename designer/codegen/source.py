@@ -57,11 +57,20 @@ def torch_args(spec, values: Mapping[str, Any], in_shapes: list, live: tuple | N
     return live
 
 
+def class_alias(target: str) -> str:
+    """The name a generated file imports ``package.module.Class`` as: ``module_Class`` (never
+    one of its own classes' names)."""
+    module, _, cls = target.rpartition(".")
+    return f"{module.rpartition('.')[2]}_{cls}"
+
+
 def torch_call(spec, args: tuple, values: Mapping[str, Any]) -> str:
     positional, keywords = args
     name = spec.torch.class_name(plain(dict(values)))
+    if spec.torch.imported:  # the file imports the class under an alias naming its module
+        name = class_alias(name)
     return call(
-        name if spec.torch.layer else f"nn.{name}",
+        name if spec.torch.layer or spec.torch.imported else f"nn.{name}",
         [code(a) for a in positional],
         [(k, code(v)) for k, v in keywords.items()],
     )

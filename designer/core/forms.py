@@ -31,6 +31,7 @@ class TorchModule:
     args: Callable[[Mapping[str, Any], list[Shape]], tuple[tuple, dict]]
     cls_of: Callable[[Mapping[str, Any]], str] | None = None
     layer: bool = False
+    imported: bool = False  # ``cls_of`` gives an import path (package.module.Class)
 
     def class_name(self, params: Mapping[str, Any]) -> str:
         """The ``torch.nn`` class to construct for these parameter values."""

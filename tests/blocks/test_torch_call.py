@@ -30,6 +30,15 @@ FUNCTIONS = st.sampled_from(
     ]
 )
 
+CLASSES = st.sampled_from(  # by import path, from modules already imported
+    [
+        ("torch.nn.modules.activation.GELU", {"approximate": "tanh"}),
+        ("torch.nn.modules.activation.Softmax", {"dim": 1}),
+        ("torch.nn.modules.flatten.Flatten", {"start_dim": 1}),
+        ("torch.nn.modules.activation.Softmax", {"dim": 5}),  # past the rank: both sides refuse
+    ]
+)
+
 
 @st.composite
 def wrapped(draw, block: str, targets) -> Case:
@@ -40,6 +49,7 @@ def wrapped(draw, block: str, targets) -> Case:
 CASES = {
     "TorchModule": wrapped("TorchModule", MODULES),
     "TorchFunction": wrapped("TorchFunction", FUNCTIONS),
+    "PythonModule": wrapped("PythonModule", CLASSES),
 }
 
 

@@ -3,7 +3,8 @@
 The steps, one module each: trace (``tracer``, shapes on the meta device in ``values``; when fx
 cannot trace the model, torch.export and its unflattened module tree in ``exported``), classify
 every node (``classify``, ``modules``, ``calls``, ``functions``, ``tensorops``, ``padmatch``),
-cut the graph into one body per module call (``scopes``), merge bodies of a class into one
+cut the graph into one body per module call (``scopes``; a module around an op no block
+expresses is kept whole when it rebuilds, ``fallback``), merge bodies of a class into one
 composite block with declared parameters (``definitions``, ``variants``, ``declare``) and fold
 runs of identical instances into repeat nodes (``repeats``), write the design (``assemble``),
 validate it, and move the weights to the live model's keys (``weights``).
@@ -23,7 +24,14 @@ from designer.core.validate import validate
 from designer.interop.importer.assemble import assemble
 from designer.interop.importer.classify import Context
 from designer.interop.importer.definitions import define_blocks, root_blueprint
+from designer.interop.importer.devices import place
 from designer.interop.importer.exported import Unflattened, unflatten
+from designer.interop.importer.fallback import (
+    keep_modules,
+    kept_block_registered,
+    settle,
+    unregistered,
+)
 from designer.interop.importer.mapped import Opaque
 from designer.interop.importer.modules import Unsupported
 from designer.interop.importer.result import ImportFailed, ImportResult
@@ -52,14 +60,26 @@ def _inputs(example_inputs) -> tuple[torch.Tensor, ...]:
     return inputs
 
 
-def _bodies(source: _Source):
-    """Cut the trace: the model's body and the notes; ImportFailed lists what is opaque."""
+def _bodies(source: _Source, inputs: tuple):
+    """Cut the trace: the model's body, the notes and what is kept as an opaque call. A module
+    holding an op no block expresses is kept whole when it rebuilds (an op that fails because an
+    inner one did is cut again once that one is kept); ImportFailed lists the ops no module
+    around them covers."""
     ctx = Context(source.traced)
     root, opaque = cut(ctx)
-    notes = source.notes + source.traced.branches + ctx.notes
-    if opaque:
-        raise ImportFailed(source.model, opaque, notes)
-    return root, notes, ctx.kept
+    notes = source.notes + source.traced.branches
+    kept: dict = {}
+    while opaque:
+        more, left = keep_modules(source.module, source.traced.scopes, inputs, opaque, kept)
+        if not more:
+            raise ImportFailed(source.model, left, notes + ctx.notes)
+        kept.update((k.path, k) for k in more)
+        settle(source.traced, more)
+        ctx = Context(source.traced)
+        root, opaque = cut(ctx, kept)
+    if kept and not kept_block_registered():
+        raise ImportFailed(source.model, [unregistered(k) for k in kept.values()], notes)
+    return root, notes + ctx.notes, ctx.kept + [k.record for k in kept.values()]
 
 
 def _design(root, name: str, model: str, notes: list[str]):
@@ -76,9 +96,10 @@ def _design(root, name: str, model: str, notes: list[str]):
     return design, blueprints, report
 
 
-def _import(source: _Source, name: str | None, start: float) -> ImportResult:
-    root, notes, kept = _bodies(source)
+def _import(source: _Source, inputs: tuple, name: str | None, start: float) -> ImportResult:
+    root, notes, kept = _bodies(source, inputs)
     design, blueprints, report = _design(root, name or source.model, source.model, notes)
+    notes += place(design, root, source.traced, source.module, inputs)  # device tags
     state, unused = remap_weights(source.module, root, design)
     ports = design.nodes_of_type("Input") + design.nodes_of_type("Output")
     return ImportResult(
@@ -128,7 +149,7 @@ def import_torch(module: nn.Module, example_inputs, *, name: str | None = None) 
         source = _Source(module, model, f"{type(module).__module__}.{model}", traced)
     except TraceFailed as exc:
         source = _exported(module, inputs, exc)
-    return _import(source, name, start)
+    return _import(source, inputs, name, start)
 
 
 def import_exported(
@@ -151,4 +172,4 @@ def import_exported(
     except TraceFailed as exc:
         opaque = [Opaque(exc.path, "tracing", str(exc.error), exc.cls)]
         raise ImportFailed(model, opaque) from exc
-    return _import(_Source(flat.module, model, flat.model, traced), name, start)
+    return _import(_Source(flat.module, model, flat.model, traced), inputs, name, start)

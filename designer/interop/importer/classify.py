@@ -9,8 +9,9 @@ from typing import Any
 from torch import fx
 
 from designer.interop.importer.calls import bind_layer
+from designer.interop.importer.devices import moved_tensor, read_for_device
 from designer.interop.importer.functions import map_function
-from designer.interop.importer.mapped import Block, Fold, Mapped, Opaque, clean_params, where
+from designer.interop.importer.mapped import Alias, Block, Fold, Mapped, Opaque, clean_params, where
 from designer.interop.importer.modules import Unsupported, layer_name, map_layer
 from designer.interop.importer.ownlayers import bind_own, map_own
 from designer.interop.importer.tensorops import pick
@@ -47,7 +48,7 @@ def describe(node: fx.Node) -> str:
         return f"`{_SYMBOLS.get(name, name)}` (operator.{name})"
     if module.startswith(("torch.nn.functional", "torch._C._nn")):
         return f"F.{name}"
-    if module.startswith("torch"):
+    if module == "torch" or module.startswith("torch."):  # not torchvision's
         return f"torch.{name}"
     return f"{module}.{name}" if module else name
 
@@ -117,8 +118,11 @@ class Context:
             return self._layer(node)
         try:
             if node.op == "get_attr":
-                return Fold() if held_only(node) else self._parameter(node)
+                placed = read_for_device(node, self.values)  # x.to(w.device) (devices.py)
+                return Fold() if held_only(node) or placed else self._parameter(node)
             value = self.values.get(node, UNKNOWN)
+            if moved_tensor(node, self.values) is not None:  # a device move: a wire (devices.py)
+                return Alias(node.args[0])
             picked = pick(node, self)
             if picked is not None:
                 return picked

@@ -166,10 +166,15 @@ def _scalar(node: fx.Node, ctx, block: str) -> Block:
     return Block(block, {"factor": 1 / value}, [x])
 
 
-def _concat(node: fx.Node, ctx) -> Block:
+def _concat(node: fx.Node, ctx) -> Mapped:
+    """Concat of the tensors; the one tensor itself when the list holds one (DenseNet's first
+    layer concatenates ``[x]``)."""
     args = bind(node, ("tensors", "dim"))
-    tensors = list(args["tensors"])
-    return Block("Concat", {"dim": ctx.const(args.get("dim", 0), "dim")}, ctx.tensors(tensors))
+    tensors = ctx.tensors(list(args["tensors"]))
+    dim = ctx.const(args.get("dim", 0), "dim")
+    if len(tensors) == 1:
+        return Alias(tensors[0])
+    return Block("Concat", {"dim": dim}, tensors)
 
 
 def _activation(node: fx.Node, ctx, block: str, names: tuple[str, ...]) -> Block:

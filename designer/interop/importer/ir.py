@@ -27,6 +27,7 @@ class Op:
     tensors: dict[str, str] | None = None  # live name -> module key, for a tensor read directly
     copies: list[Op] = field(default_factory=list)  # a repeat node: its copies, in order
     shape: tuple | None = None  # its (first) output's shape in the example run
+    fed: list = field(default_factory=list, repr=False, compare=False)  # graph nodes feeding it
 
     @property
     def repeat(self) -> int:

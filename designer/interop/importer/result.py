@@ -40,8 +40,8 @@ def _counts(types: list[str]) -> str:
 @dataclass
 class ImportResult:
     """An imported model: the editable design, its weights under the live model's keys, and what
-    was kept as an opaque call (a TorchModule or TorchFunction node; an op nothing
-    expresses fails the import)."""
+    was kept as an opaque call: a TorchModule or TorchFunction node, or a module of the model's
+    kept whole by import path (a PythonModule node) around an op no block expresses."""
 
     design: Design
     state_dict: dict[str, Any]

@@ -16,6 +16,8 @@ import torch
 from torch import fx
 
 from designer.interop.importer.classify import Context
+from designer.interop.importer.concats import share_prefixes
+from designer.interop.importer.fallback import KEPT_BLOCK, Kept
 from designer.interop.importer.ir import Body, Namer, Op, Ref
 from designer.interop.importer.mapped import Alias, Block, Opaque, Pick
 from designer.interop.importer.modules import layer_name
@@ -25,17 +27,27 @@ _OP_NAMES = {"Add": "add", "Multiply": "mul", "Concat": "cat", "PadToMatch": "pa
 
 
 class _Cutter:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, kept: dict[str, Kept] | None = None) -> None:
         self.ctx = ctx
+        self.kept = kept or {}
         self.opaque: list[Opaque] = []
         self.missing: dict[tuple, str] = {}  # (scope, op id) -> why an output item has no port
         self.own: dict[int, list[fx.Node]] = defaultdict(list)
         self.kids: dict[int, list[ScopeCall]] = defaultdict(list)
+        self.inlined = inlined_calls(ctx)
         for node in ctx.trace.graph.nodes:
             if node.op not in ("placeholder", "output"):
-                self.own[node.meta[SCOPE]].append(node)
+                self.own[self._home(node.meta[SCOPE])].append(node)
         for call in ctx.trace.scopes[1:]:
-            self.kids[call.parent].append(call)
+            if call.index not in self.inlined:
+                self.kids[self._home(call.parent)].append(call)
+
+    def _home(self, index: int) -> int:
+        """The scope whose body holds what was made in scope ``index`` (its caller's when the
+        call is written out in place)."""
+        while index in self.inlined:
+            index = self.ctx.trace.scopes[index].parent
+        return index
 
     def body(self, call: ScopeCall) -> tuple[Body, list[fx.Node]]:
         """The body of one call, and the graph nodes its Input ports stand for."""
@@ -62,6 +74,7 @@ class _Cutter:
             ref = self._resolve(value, refs, call, "returns")
             if ref is not None:
                 body.outputs.append((namer.take("y" if len(outputs) == 1 else f"y{i}"), ref))
+        share_prefixes(body)
         return body, fed
 
     def _resolve(self, value: Any, refs: dict, call: ScopeCall, use: str) -> Ref | None:
@@ -103,6 +116,7 @@ class _Cutter:
             what = mapped.block if mapped.layer is None else _what(node, self.ctx)
             op = Op(op_id, mapped.block, mapped.params, inputs, what, mapped.layer)
             op.ports, op.tensors, op.shape = mapped.ports, mapped.tensors, self.ctx.shape(node)
+            op.fed = mapped.inputs  # where its device is read (devices.py)
             body.ops.append(op)
             refs[node] = (op_id, mapped.outputs)
             self.missing[(call.index, op_id)] = mapped.missing
@@ -127,14 +141,57 @@ class _Cutter:
         return _relative(mapped.layer, call.path)
 
     def _child(self, body: Body, call: ScopeCall, kid: ScopeCall, refs: dict, namer: Namer):
+        if kid.path in self.kept:
+            self._kept(body, call, kid, refs, namer)
+            return
         child, fed = self.body(kid)
         inputs = self._inputs(fed, refs, call, kid.cls)
         op_id = namer.take(_relative(kid.path, call.path), snake(kid.cls))
         shape = self.ctx.shape(kid.outputs[0]) if len(kid.outputs) == 1 else None
         body.ops.append(Op(op_id, "", {}, inputs or [], kid.cls, child=child, shape=shape))
+        body.ops[-1].fed = fed  # where its device is read (devices.py)
         for (port, _), value in zip(child.outputs, kid.outputs, strict=False):
             if isinstance(value, fx.Node) and value not in refs:
                 refs[value] = (op_id, port)
+        for value in kid.outputs:  # what a failed body returns: its users fail silently
+            if isinstance(value, fx.Node) and value not in refs:
+                refs[value] = None
+
+    def _kept(self, body: Body, call: ScopeCall, kid: ScopeCall, refs: dict, namer: Namer):
+        """A module kept whole: one node constructing its class, fed its one tensor."""
+        kept = self.kept[kid.path]
+        fed = [node for _, node in kid.inputs]  # one tensor in the example run (its value
+        if len(fed) > 1:  # may be unknown on the meta device: an op inside failed there)
+            fed = [node for node in fed if self.ctx.is_tensor(node)]
+        inputs = self._inputs(fed[:1], refs, call, kid.cls)
+        op_id = namer.take(_relative(kid.path, call.path), snake(kid.cls))
+        params = {"target": kept.target, "kwargs": kept.kwargs}
+        op = Op(op_id, KEPT_BLOCK, params, inputs or [], kept.target, layer=kid.path)
+        op.fed = fed[:1]  # where its device is read (devices.py)
+        op.shape = self.ctx.shape(kid.outputs[0])
+        body.ops.append(op)
+        refs[kid.outputs[0]] = (op_id, "out")
+
+
+def inlined_calls(ctx: Context) -> set[int]:
+    """Calls written out in their caller's body: those of a class called with lists of tensors
+    whose lengths differ between calls (DenseNet's ``_DenseLayer`` takes every feature map so
+    far), which no one block with fixed ports can stand for."""
+    counts: dict[type, set[int]] = defaultdict(set)
+    listed: set[type] = set()
+    for call in ctx.trace.scopes[1:]:
+        cls = type(call.module)
+        counts[cls].add(sum(1 for _, node in call.inputs if ctx.is_tensor(node)))
+        if call.listed:
+            listed.add(cls)
+    varying = {cls for cls in listed if len(counts[cls]) > 1}
+    for cls in varying:
+        low, high = min(counts[cls]), max(counts[cls])
+        ctx.notes.append(
+            f"{cls.__name__} is called with lists of {low} to {high} tensors: no one block "
+            "takes them all, so each call is written out in the module that makes it"
+        )
+    return {call.index for call in ctx.trace.scopes[1:] if type(call.module) in varying}
 
 
 def _relative(path: str, scope: str) -> str:
@@ -150,8 +207,9 @@ def snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "_", name).lower()
 
 
-def cut(ctx: Context) -> tuple[Body, list[Opaque]]:
-    """The model's body (children nested in its ops) and every opaque node found on the way."""
-    cutter = _Cutter(ctx)
+def cut(ctx: Context, kept: dict[str, Kept] | None = None) -> tuple[Body, list[Opaque]]:
+    """The model's body (children nested in its ops) and every opaque node found on the way;
+    the modules ``kept`` (by path) are one node each."""
+    cutter = _Cutter(ctx, kept)
     root, _ = cutter.body(ctx.trace.scopes[0])
     return root, cutter.opaque

@@ -197,6 +197,11 @@ def _module(where: str):
         spec = importlib.util.spec_from_file_location(Path(where).stem, where)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
+        # by its name, so that a module of it kept whole is named by import path (generated
+        # code imports it from there); another module already of that name keeps it
+        known = sys.modules.get(spec.name)
+        if known is None or getattr(known, "__file__", None) == module.__file__:
+            sys.modules[spec.name] = module
         return module
     except SourceError:
         raise

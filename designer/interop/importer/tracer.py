@@ -48,6 +48,7 @@ class ScopeCall:
     parent: int | None
     start: int  # graph size when the call began: orders it among its siblings
     inputs: list[tuple[str, Any]] = field(default_factory=list)  # (port name, fx.Node)
+    listed: bool = False  # a list or tuple of tensors was passed (DenseNet's layers)
     outputs: list[Any] = field(default_factory=list)  # fx.Node (or a constant)
 
     @property
@@ -93,6 +94,23 @@ def _flat_ports(stem: str, values: list) -> list[tuple[str, Any]]:
     if len(nodes) == 1:
         return [(stem, nodes[0])]
     return [(f"{stem}{i}", node) for i, node in enumerate(nodes, start=1)]
+
+
+def _listed(args: tuple, kwargs: dict) -> bool:
+    """Whether a list or tuple holding proxies is among the arguments."""
+    values = list(args) + list(kwargs.values())
+    return any(
+        isinstance(v, (list, tuple)) and any(isinstance(i, fx.Proxy) for i in pytree.tree_leaves(v))
+        for v in values
+    )
+
+
+def is_container(module: nn.Module) -> bool:
+    """A Sequential, ModuleList or ModuleDict that keeps its class's forward: its members belong
+    to the module holding it. A subclass with a forward of its own (DenseNet's ``_DenseBlock``)
+    is a module of the user's."""
+    base = next((c for c in CONTAINERS if isinstance(module, c)), None)
+    return base is not None and getattr(type(module), "forward", None) is base.forward
 
 
 def _graph_values(value: Any) -> list[Any]:
@@ -182,11 +200,12 @@ class HierarchyTracer(fx.Tracer):
         if self.is_leaf_module(m, path):
             self.leaf_calls[path] += 1
             return super().call_module(m, forward, args, kwargs)
-        if isinstance(m, CONTAINERS) or path in self.inline:
+        if is_container(m) or path in self.inline:
             return super().call_module(m, forward, args, kwargs)
         named = self.named.get(path, m)
         call = ScopeCall(len(self.scopes), path, named, self._stack[-1], len(self.graph.nodes))
         call.inputs = port_names(named, args, kwargs)
+        call.listed = _listed(args, kwargs)
         self.scopes.append(call)
         self._stack.append(call.index)
         try:

@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from torch import fx, nn
 from torch.fx import _symbolic_trace
 
+from designer.interop.importer.devices import moved_tensor
+
 
 class _Unknown:
     def __repr__(self) -> str:
@@ -191,6 +193,8 @@ class MetaValues:
         return value
 
     def _run(self, node: fx.Node, args: tuple, kwargs: dict) -> Any:
+        if moved_tensor(node, self) is not None:  # x.to(device): the same meta value
+            return args[0]
         if args and isinstance(args[0], torch.Tensor):
             if same_shape(node, self.modules):
                 return _empty_like(args[0])
@@ -202,9 +206,12 @@ class MetaValues:
                 out, state = recurrent_outputs(module, args[0])
                 flat = type(module) not in (nn.LSTM, nn.GRU, nn.RNN)  # designer's: out, h, c
                 return (out, *state) if flat and isinstance(state, tuple) else (out, state)
-            # forward, not __call__: while tracing, module calls are the tracer's
+            # forward, not __call__: while tracing, module calls are the tracer's; a layer
+            # without children calls none (and patching nn.Module costs a millisecond)
+            if not module._modules:
+                return meta_module(module).forward(*args, **kwargs)
             with untraced_modules():
-                return meta_module(self.modules[node.target]).forward(*args, **kwargs)
+                return meta_module(module).forward(*args, **kwargs)
         if node.op == "call_function":
             return node.target(*args, **kwargs)
         if node.op == "call_method":

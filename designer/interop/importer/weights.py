@@ -17,7 +17,7 @@ from torch import nn
 
 from designer.core.graph import Design
 from designer.interop.importer.ir import Body
-from designer.live.model import build
+from designer.live.model import LiveModel
 from designer.live.plan import make_plan
 from designer.live.plan_types import Plan
 
@@ -53,12 +53,22 @@ def module_name(plan: Plan, path: tuple[Segment, ...]) -> str:
     return ".".join(names)
 
 
-def _tensors(op, original: dict[str, torch.Tensor]) -> dict[str, str]:
+def _owned(keys) -> dict[str, list[str]]:
+    """Each module path -> the state-dict keys below it (the model's own under "")."""
+    owned: dict[str, list[str]] = {"": list(keys)}
+    for key in keys:
+        parts = key.split(".")
+        for i in range(1, len(parts)):
+            owned.setdefault(".".join(parts[:i]), []).append(key)
+    return owned
+
+
+def _tensors(op, owned: dict[str, list[str]]) -> dict[str, str]:
     """The op's tensors: live leaf name -> the module's key."""
     if op.tensors:
         return dict(op.tensors)
     prefix = f"{op.layer}." if op.layer else ""
-    return {key[len(prefix) :]: key for key in original if key.startswith(prefix)}
+    return {key[len(prefix) :]: key for key in owned.get(op.layer or "", ())}
 
 
 def remap_weights(module: nn.Module, root: Body, design: Design) -> tuple[dict, list[str]]:
@@ -66,19 +76,21 @@ def remap_weights(module: nn.Module, root: Body, design: Design) -> tuple[dict, 
     (weights of layers the forward never used)."""
     plan = make_plan(design)
     with torch.device("meta"):
-        live_keys = set(build(design, device="meta").state_dict())
+        live_keys = set(LiveModel(plan).state_dict())
     original = module.state_dict()
+    owned = _owned(original)
     mapped: dict[str, torch.Tensor] = {}
+    used: set[str] = set()
     for path, op in layer_paths(root):
-        tensors = _tensors(op, original)
+        tensors = _tensors(op, owned)
         if not tensors:
             continue
         name = module_name(plan, path)
         for leaf, key in tensors.items():
             mapped[f"{name}.{leaf}"] = original[key]
+        used.update(tensors.values())
     if set(mapped) != live_keys:
         missing = sorted(live_keys - set(mapped))[:5]
         extra = sorted(set(mapped) - live_keys)[:5]
         raise WeightsMismatch(f"weights do not line up: missing {missing}, unexpected {extra}")
-    used = {key for _, op in layer_paths(root) for key in _tensors(op, original).values()}
     return mapped, sorted(set(original) - used)

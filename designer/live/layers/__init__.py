@@ -57,4 +57,8 @@ def helpers_called(name: str) -> tuple[str, ...]:
 def module_class(form: TorchModule, params: Mapping[str, Any]) -> type[nn.Module]:
     """The class a block's :class:`~designer.core.forms.TorchModule` constructs."""
     name = form.class_name(params)
+    if form.imported:
+        from designer.blocks.torch_call import imported_class
+
+        return imported_class(name)
     return CLASSES[name] if form.layer else getattr(nn, name)
