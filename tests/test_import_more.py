@@ -502,6 +502,15 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.head(self.body(self.stem(x)))
+
+
+class Pair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.mix = nn.Linear(4, 4)
+
+    def forward(self, x, y):
+        return self.mix(x) + y
 """
 
 
@@ -523,9 +532,23 @@ def test_the_import_dialogs_core_writes_the_design_beside_the_source(tmp_path):
     for fields, message in (
         (("",), "give a source"),
         ((f"{tmp_path}/missing.py:Net", "1,3,8,8"), "no such file"),
-        ((f"{source}:Net",), "give an input shape"),
+        ((f"{source}:Pair",), "give an input shape"),
         ((f"{source}:Net", "1,3,8,8", "width"), "is not NAME=VALUE"),
         ((f"{source}:Net", "1,3,8,8", "", str(tmp_path / "no" / "d.json")), "folder that exists"),
     ):
         with pytest.raises(SourceError, match=message):
             import_to(*fields)
+
+
+def test_without_input_shapes_the_first_layer_gives_one(tmp_path):
+    """No shapes given: one input guessed from the first layer with weights, and said so."""
+    from designer.interop.importer.source import guess_input, import_source
+
+    source = tmp_path / "nets.py"
+    source.write_text(NETS)
+    result = import_source(f"{source}:Net", [], {"width": 4, "depth": 2})
+    assert result.notes[0].startswith("no input shape given: 1,3,224,224 guessed from the first")
+    assert "stem (Conv2d)" in result.notes[0]
+    assert guess_input(nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 2)))[0] == ((1, 16), "int64")
+    assert guess_input(nn.Sequential(nn.Linear(7, 2)))[0] == ((1, 7), "float32")
+    assert guess_input(nn.Sequential(nn.ReLU())) is None

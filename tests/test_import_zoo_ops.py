@@ -187,3 +187,20 @@ def test_hardsigmoid_gates_import_as_blocks():
     live.load_state_dict(result.state_dict, strict=True)
     with torch.no_grad():
         assert torch.allclose(live.eval()(x), model(x), atol=1e-6)
+
+
+class Swapped(nn.Module):
+    """MaxViT's SwapAxes and its spellings: torch.swapaxes, Tensor.swapdims."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(5, 4)
+
+    def forward(self, x):
+        x = torch.swapaxes(x, -2, -1)  # N x 3 x 6 x 5
+        return self.proj(x).swapdims(1, 2)
+
+
+def test_swapaxes_and_swapdims_are_transposes():
+    result = _imported(Swapped(), torch.randn(2, 3, 5, 6))
+    assert _types(result).count("Transpose") == 2

@@ -116,12 +116,57 @@ def import_source(
         return _import_onnx(source, [shape for shape, _ in inputs], name)
     if source.endswith(".pt2"):
         return _import_pt2(source, inputs, name)
-    if not inputs:
-        raise SourceError("give an input shape (N,C,H,W) for each input of a PyTorch model")
     from designer.interop.importer.api import import_torch
 
     module = _instantiate(source, kwargs or {})
-    return import_torch(module.eval(), _examples(inputs), name=name)
+    guess = None if inputs else guess_input(module)
+    if guess is not None:
+        inputs = [guess[0]]
+    elif not inputs:
+        raise SourceError("give an input shape (N,C,H,W) for each input of a PyTorch model")
+    result = import_torch(module.eval(), _examples(inputs), name=name)
+    if guess is not None:
+        result.notes.insert(0, guess[1])
+    return result
+
+
+_SIZES = {1: (256,), 2: (224, 224), 3: (16, 112, 112)}  # a typical input per convolution rank
+
+
+def guess_input(module) -> tuple[Example, str] | None:
+    """An example input for a model that takes one tensor, from its first layer with weights:
+    a convolution (one image of its channels, 224x224 in 2-d), a Linear (a row of its features)
+    or an Embedding (16 token ids); None when there is no such layer or ``forward`` needs more."""
+    import inspect
+
+    from torch import nn
+
+    try:
+        wanted = [
+            p
+            for p in inspect.signature(module.forward).parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        return None
+    if len(wanted) != 1:
+        return None
+    for path, layer in module.named_modules():
+        if isinstance(layer, nn.modules.conv._ConvNd) and not layer.transposed:
+            shape: tuple[int, ...] = (1, layer.in_channels, *_SIZES[len(layer.kernel_size)])
+            dtype = "float32"
+        elif isinstance(layer, nn.Linear):
+            shape, dtype = (1, layer.in_features), "float32"
+        elif isinstance(layer, nn.Embedding):
+            shape, dtype = (1, 16), "int64"
+        else:
+            continue
+        text = ",".join(map(str, shape)) + ("" if dtype == "float32" else f":{dtype}")
+        return (shape, dtype), (
+            f"no input shape given: {text} guessed from the first layer, {path} "
+            f"({type(layer).__name__}); give --input-shape to choose"
+        )
+    return None
 
 
 def _import_pt2(path: str, inputs: list[Example], name: str | None):

@@ -40,6 +40,13 @@ def _ints(ctx, values: Any, name: str) -> tuple[int, ...]:
     return tuple(int(v) for v in values)
 
 
+_SWAPS = {  # the names of the two dimensions each spelling of a transpose takes
+    "transpose": ("dim0", "dim1"),
+    "swapdims": ("dim0", "dim1"),
+    "swapaxes": ("axis0", "axis1"),
+}
+
+
 def _dims(node: fx.Node, ctx) -> Block:
     """Permute, Transpose, Select (by dim and index) and Unsqueeze."""
     name = node.target if node.op == "call_method" else node.target.__name__
@@ -47,9 +54,10 @@ def _dims(node: fx.Node, ctx) -> Block:
     if name == "permute":
         dims = _ints(ctx, rest or (node.kwargs["dims"],), "dims")
         return Block("Permute", {"dims": dims}, ctx.tensors([x]))
-    if name == "transpose":
-        args = _args(node, ("input", "dim0", "dim1"))
-        dims = {k: ctx.const(args[k], k) for k in ("dim0", "dim1")}
+    if name in _SWAPS:
+        names = _SWAPS[name]
+        args = _args(node, ("input", *names))
+        dims = {k: ctx.const(args[n], n) for k, n in zip(("dim0", "dim1"), names, strict=True)}
         return Block("Transpose", dims, ctx.tensors([x]))
     if name == "select":
         args = _args(node, ("input", "dim", "index"))
@@ -193,6 +201,8 @@ def _matmul(node: fx.Node, ctx) -> Block:
 FUNCTIONS = {
     torch.permute: _dims,
     torch.transpose: _dims,
+    torch.swapaxes: _dims,
+    torch.swapdims: _dims,
     torch.select: _dims,
     torch.unsqueeze: _dims,
     operator.getitem: _index,
@@ -203,7 +213,7 @@ FUNCTIONS = {
 FUNCTIONS.update(dict.fromkeys(SPLITS, _split))
 FUNCTIONS.update({f: lambda n, c, b=b: _reduce(n, c, b) for f, b in REDUCTIONS.items()})
 FUNCTIONS.update(dict.fromkeys(MATMULS, _matmul))
-METHODS = dict.fromkeys(("permute", "transpose", "select", "unsqueeze"), _dims)
+METHODS = dict.fromkeys(("permute", "select", "unsqueeze", *_SWAPS), _dims)
 METHODS.update(dict.fromkeys(("split", "chunk", "tensor_split"), _split))
 METHODS.update({m: lambda n, c, b=b: _reduce(n, c, b) for m, b in REDUCTION_METHODS.items()})
 METHODS.update(dict.fromkeys(("matmul", "bmm"), _matmul))
