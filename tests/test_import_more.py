@@ -552,3 +552,14 @@ def test_without_input_shapes_the_first_layer_gives_one(tmp_path):
     assert guess_input(nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 2)))[0] == ((1, 16), "int64")
     assert guess_input(nn.Sequential(nn.Linear(7, 2)))[0] == ((1, 7), "float32")
     assert guess_input(nn.Sequential(nn.ReLU())) is None
+
+
+def test_weights_without_values_write_the_design_alone(tmp_path):
+    """Weights on the meta device (a model split over cpu/meta) have nothing to save."""
+    from designer.interop.importer.source import write_result
+
+    result = import_torch(nn.Sequential(nn.Linear(3, 2)).eval(), (torch.randn(1, 3),))
+    result.state_dict = {k: v.to("meta") for k, v in result.state_dict.items()}
+    assert write_result(result, tmp_path / "m.json") is None
+    assert (tmp_path / "m.json").exists() and not (tmp_path / "m.safetensors").exists()
+    assert "no weights file written" in result.notes[-1]

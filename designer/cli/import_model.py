@@ -84,7 +84,7 @@ def run(args) -> int:
         return 1
     weights = write_result(result, args.output)
     print(result.report())
-    print(f"wrote {args.output} and {weights}")
+    print(f"wrote {args.output}" + (f" and {weights}" if weights else " (no weights file)"))
     return 0
 
 

@@ -32,7 +32,7 @@ class Imported:
 
     result: ImportResult
     design: Path
-    weights: Path
+    weights: Path | None  # None: the weights had no values (meta device)
 
 
 def parse_examples(text: str) -> list:
@@ -167,11 +167,15 @@ class ImportDialog:
             self.app.say("import failed (see File › Import…)", ERROR)
             return
         done: Imported = worker.result
-        self._show(f"{done.result.report()}\nwrote {done.design} and {done.weights}", OK)
+        written = f" and {done.weights}" if done.weights else " (no weights file)"
+        self._show(f"{done.result.report()}\nwrote {done.design}{written}", OK)
         self.app.unsaved_then(lambda: self._open(done))
 
     def _open(self, done: Imported) -> None:
         self.app.open_path(done.design)
+        if done.weights is None:
+            self.app.say(f"imported {done.design.name}; Run starts from fresh weights", WARNING)
+            return
         try:
             self.app.use_weights(done.weights)
         except Exception as exc:  # the design is open; Run starts from fresh weights then

@@ -254,16 +254,20 @@ def _module(where: str):
         raise SourceError(f"cannot import {where}: {type(exc).__name__}: {exc}") from None
 
 
-def write_result(result, path: str | Path) -> Path:
+def write_result(result, path: str | Path) -> Path | None:
     """Write the design to ``path`` and its weights beside it (``.safetensors``); returns the
-    weights' path."""
+    weights' path, or None when some weight sits on the meta device (it has no values to write:
+    the report says so)."""
     from safetensors.torch import save
 
     from designer.core.atomicfile import atomic_write
     from designer.core.fileformat import save as save_design
 
     path = Path(path)
-    weights = path.with_suffix(".safetensors")
     save_design(result.design, path)
+    if any(t.is_meta for t in result.state_dict.values()):
+        result.notes.append("weights on the meta device hold no values: no weights file written")
+        return None
+    weights = path.with_suffix(".safetensors")
     atomic_write(weights, save({k: v.contiguous() for k, v in result.state_dict.items()}))
     return weights
