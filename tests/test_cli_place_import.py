@@ -55,7 +55,7 @@ def test_import_writes_the_design_and_its_weights(tmp_path, capsys):
             [f"{ROOT / 'tests' / 'import_models.py'}:Missing", "--input-shape", "1,3,8,8"],
             "has no callable",
         ),
-        ([SEED_UNET], "give --input-shape"),
+        ([f"{MODELS}:Branchy"], "give --input-shape"),  # two inputs: no guess
         ([SEED_UNET, "--args", "base=2", "--input-shape", "1,3,64,64"], "failed: TypeError"),
         (["no_colon", "--input-shape", "1,3,8,8"], "write package.module:callable"),
     ],

@@ -563,3 +563,22 @@ def test_weights_without_values_write_the_design_alone(tmp_path):
     assert write_result(result, tmp_path / "m.json") is None
     assert (tmp_path / "m.json").exists() and not (tmp_path / "m.safetensors").exists()
     assert "no weights file written" in result.notes[-1]
+
+
+def test_an_imported_blocks_body_is_laid_out_when_opened(tmp_path):
+    """Import lays out the model only; a block's body gets its layout when the editor opens it."""
+    from designer import Editor
+    from designer.core.layout import needs_layout
+    from designer.interop.importer.source import import_source, write_result
+
+    source = tmp_path / "nets.py"
+    source.write_text(NETS)
+    result = import_source(f"{source}:Net", [((1, 3, 8, 8), "float32")], {"width": 4, "depth": 2})
+    assert not needs_layout(result.design)
+    assert needs_layout(result.design.blocks["Res"].body)
+    write_result(result, tmp_path / "net.json")
+    editor = Editor()
+    editor.open(tmp_path / "net.json")
+    instance = next(n for n in editor.design.node_ids() if editor.design.node(n)["type"] == "Res")
+    editor.enter(instance)
+    assert not needs_layout(editor.design)

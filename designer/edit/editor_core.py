@@ -17,6 +17,7 @@ from typing import Any
 
 from designer.blocks import REGISTRY, BlockSpec, UnknownBlockError
 from designer.core.graph import Design
+from designer.core.layout import auto_layout, needs_layout
 from designer.core.validate import Analyzer, Report
 from designer.edit.block_bodies import (
     Scope,
@@ -215,6 +216,8 @@ class EditorCore:
         """Show the body of the innermost open block (a working copy), or the root."""
         self.scope = list(scope)
         self.design = working_copy(self.root, scope[-1][1]) if scope else self.root
+        if scope and needs_layout(self.design):  # an imported block's body: laid out when opened
+            auto_layout(self.design)
         self._analyzer = Analyzer()
         self._report = None
         self.version += 1

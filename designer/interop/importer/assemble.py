@@ -39,7 +39,7 @@ def _write(blueprint: Blueprint, blocks: dict, root: bool) -> Design:
             design.node(op.id)["when"] = condition
     for port, ref in blueprint.outputs:
         builder.output(Port(*ref), node_id=port)
-    return builder.build()
+    return builder.build() if root else design  # a block's body is laid out when opened
 
 
 def assemble(model: Blueprint, blocks: list[Blueprint], category: str) -> Design:
