@@ -16,7 +16,9 @@ from torch import nn
 def window_position_index(height, width):
     """For each pair of positions (i, j) in a window, flattened: the row of a table of relative
     offsets for their offset, offsets counted from (-(height - 1), -(width - 1))."""
-    rows, cols = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+    rows, cols = torch.meshgrid(
+        torch.arange(height, device="cpu"), torch.arange(width, device="cpu"), indexing="ij"
+    )
     rows, cols = rows.flatten(), cols.flatten()
     down = rows[:, None] - rows[None, :] + height - 1
     right = cols[:, None] - cols[None, :] + width - 1
@@ -119,7 +121,8 @@ class ShiftedWindowAttention(nn.Module):
         table = torch.zeros((2 * height - 1) * (2 * width - 1), num_heads)
         self.relative_position_bias_table = nn.Parameter(table)
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
-        self.register_buffer("relative_position_index", window_position_index(height, width))
+        index = window_position_index(height, width)  # small tables: made on the CPU, then moved
+        self.register_buffer("relative_position_index", index.to(self.qkv.weight.device))
 
     def position_bias(self):
         """The bias added to each head's scores: (1, heads, positions, positions)."""
@@ -169,8 +172,10 @@ class ShiftedWindowAttentionV2(nn.Module):
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim, bias=proj_bias)
         height, width = self.window_size
-        self.register_buffer("relative_coords_table", self.log_offsets(height, width))
-        self.register_buffer("relative_position_index", window_position_index(height, width))
+        device = self.qkv.weight.device  # small tables: made on the CPU, then moved
+        self.register_buffer("relative_coords_table", self.log_offsets(height, width).to(device))
+        index = window_position_index(height, width)
+        self.register_buffer("relative_position_index", index.to(device))
         self.logit_scale = nn.Parameter(torch.log(10 * torch.ones(num_heads, 1, 1)))
         self.cpb_mlp = nn.Sequential(
             nn.Linear(2, 512), nn.ReLU(inplace=True), nn.Linear(512, num_heads, bias=False)
@@ -183,8 +188,9 @@ class ShiftedWindowAttentionV2(nn.Module):
     def log_offsets(height, width):
         """Every offset within a window, scaled into [-8, 8] and log-spaced:
         (1, 2 * height - 1, 2 * width - 1, 2)."""
-        down = torch.arange(1 - height, height, dtype=torch.float32) / max(height - 1, 1)
-        right = torch.arange(1 - width, width, dtype=torch.float32) / max(width - 1, 1)
+        down = torch.arange(1 - height, height, dtype=torch.float32, device="cpu")
+        right = torch.arange(1 - width, width, dtype=torch.float32, device="cpu")
+        down, right = down / max(height - 1, 1), right / max(width - 1, 1)
         table = torch.stack(torch.meshgrid(down, right, indexing="ij"), -1).unsqueeze(0) * 8
         return torch.sign(table) * torch.log2(table.abs() + 1.0) / 3.0
 
