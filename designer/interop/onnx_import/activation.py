@@ -1,7 +1,7 @@
 """Activations: ``Relu``, ``LeakyRelu``, ``Elu``, ``Gelu``, ``Sigmoid``, ``Tanh``, ``HardSwish``,
-``Mish``, ``Clip`` (ReLU6), ``Softmax``, ``LogSoftmax``; and the pieces exporters build others
-from (``Erf``, ``Softplus``, ``HardSigmoid``, arithmetic with a scalar), which
-:mod:`~designer.interop.onnx_import.elementwise` recognises as a whole."""
+``Mish``, ``HardSigmoid`` (torch's), ``Clip`` (ReLU6), ``Softmax``, ``LogSoftmax``; and the pieces
+exporters build others from (``Erf``, ``Softplus``, ``HardSigmoid``, arithmetic with a scalar),
+which :mod:`~designer.interop.onnx_import.elementwise` recognises as a whole."""
 
 from __future__ import annotations
 
@@ -78,7 +78,10 @@ def mish(node: Node, ctx: Context) -> Value:
 @converter("HardSigmoid", since=1)
 def hard_sigmoid(node: Node, ctx: Context) -> Value:
     alpha, beta = node.attrs.get("alpha", 0.2), node.attrs.get("beta", 0.5)
-    return unary(node, ctx, node.input(0), lambda t: np.clip(alpha * t + beta, 0.0, 1.0))
+    torch_like = abs(alpha - 1 / 6) < 1e-7 and beta == 0.5  # how torch exports F.hardsigmoid
+    direct = ("Hardsigmoid", {}) if torch_like else None
+    fn = lambda t: np.clip(alpha * t + beta, 0.0, 1.0)  # noqa: E731
+    return unary(node, ctx, node.input(0), fn, direct)
 
 
 @converter("Softplus", since=1)

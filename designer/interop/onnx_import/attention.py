@@ -76,8 +76,9 @@ def _weights(region: Region, embed: int) -> tuple[dict[str, np.ndarray], bool]:
             "query, key and value of one width) and the output projection convert"
         )
     (in_w, in_b), (out_w, out_b) = dense
-    if (in_b is None) != (out_b is None):
-        raise region.refuse("one projection has a bias and the other none; torch has one flag")
+    if (in_b is None) != (out_b is None):  # the exporter drops a bias of zeros (a fresh layer's)
+        in_b = np.zeros(3 * embed, np.float32) if in_b is None else in_b
+        out_b = np.zeros(embed, np.float32) if out_b is None else out_b
     weights = {"in_proj_weight": in_w, "out_proj.weight": out_w}
     if in_b is not None:
         weights.update({"in_proj_bias": in_b, "out_proj.bias": out_b})
@@ -86,7 +87,7 @@ def _weights(region: Region, embed: int) -> tuple[dict[str, np.ndarray], bool]:
 
 def _layer(embed: int, heads: int, causal: bool, weights: dict) -> Attention:
     layer = Attention(embed, heads, causal=causal, bias="in_proj_bias" in weights)
-    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in weights.items()}
+    state = {k: torch.from_numpy(np.array(v, np.float32)) for k, v in weights.items()}
     layer.load_state_dict(state, strict=True)
     return layer.eval()
 

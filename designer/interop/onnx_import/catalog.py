@@ -11,7 +11,8 @@ import designer.interop.onnx_import.pool
 import designer.interop.onnx_import.recurrent
 import designer.interop.onnx_import.resize
 import designer.interop.onnx_import.shape
-import designer.interop.onnx_import.tensors  # noqa: F401 - each import registers its converters
+import designer.interop.onnx_import.tensors
+import designer.interop.onnx_import.window  # noqa: F401 - each import registers its converters
 from designer.interop.onnx_import.registry import coverage
 
 __all__ = ["coverage"]

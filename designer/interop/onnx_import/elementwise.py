@@ -36,6 +36,7 @@ ACTIVATIONS: tuple[tuple[str, dict[str, Any], Callable], ...] = (
     ("GELU", {"approximate": "tanh"}, lambda t: F.gelu(t, approximate="tanh")),
     ("Mish", {}, F.mish),
     ("Hardswish", {}, F.hardswish),
+    ("Hardsigmoid", {}, F.hardsigmoid),
     ("Sigmoid", {}, torch.sigmoid),
     ("Tanh", {}, torch.tanh),
     ("ELU", {}, F.elu),

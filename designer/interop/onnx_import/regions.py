@@ -69,6 +69,7 @@ class Region:
     folded: dict[str, Const] = field(default_factory=dict)  # its own values computed from consts
     batch: int = 1
     varying: set[str] = field(default_factory=set)  # its values that depend on the input
+    _fed_by_inputs: set[str] | None = field(default=None, repr=False)
 
     @property
     def last(self) -> int:
@@ -89,9 +90,21 @@ class Region:
         """A constant it reads or computes from constants (reordered weights) or from sizes
         only (zero initial states), else None."""
         value = self.folded.get(name, self.values.get(name))
-        if value is None and name not in self.varying and any(name in n.output for n in self.nodes):
+        unknown = value is None and name not in self.varying and name not in self._fed()
+        if unknown and any(name in n.output for n in self.nodes):
             value = self._probe(name)
         return value.array if isinstance(value, Const) else None
+
+    def _fed(self) -> set[str]:
+        """Its values computed from its tensor inputs (other than through their sizes): not
+        constants, so not worth probing (each probe runs the region twice)."""
+        if self._fed_by_inputs is None:
+            fed = {name for name, _ in self.tensors()}
+            for proto in self.nodes:
+                if proto.op_type not in ("Shape", "Size") and fed.intersection(proto.input):
+                    fed.update(proto.output)
+            self._fed_by_inputs = fed
+        return self._fed_by_inputs
 
     def sample(self, seed: int) -> dict[str, np.ndarray]:
         """Random values for its tensor inputs, at the example sizes."""
@@ -132,9 +145,12 @@ class Region:
 
 
 def _kind_of(path: str, names: set[str], classes: dict[str, str], ops: set[str]) -> Kind | None:
+    """The kind its recorded class names first (the surest sign), else its weights or ops."""
+    cls = classes.get(path, "").rsplit(".", 1)[-1]
     for kind in _KINDS:
-        if classes.get(path, "").rsplit(".", 1)[-1] in kind.classes:
+        if cls in kind.classes:
             return kind
+    for kind in _KINDS:
         if any(f"{path}.{suffix}" in names for suffix in kind.suffixes) or ops & set(kind.ops):
             return kind
     return None
@@ -255,10 +271,12 @@ def one_input(region: Region) -> tuple[str, Tensor]:
     return tensors[0]
 
 
-def one_output(region: Region) -> str:
-    if len(region.makes) != 1:
-        raise region.refuse(f"{len(region.makes)} of its values are read outside; one converts")
-    return region.makes[0]
+def one_output(region: Region, skip: set[str] = frozenset()) -> str:
+    """The one value read outside (``skip``: others the converter gives itself)."""
+    makes = [name for name in region.makes if name not in skip]
+    if len(makes) != 1:
+        raise region.refuse(f"{len(makes)} of its values are read outside; one converts")
+    return makes[0]
 
 
 def convert_region(region: Region, ctx: Context) -> dict[str, Value]:

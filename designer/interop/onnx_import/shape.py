@@ -1,9 +1,12 @@
 """Shape-only ops: ``Reshape``, ``Flatten`` and ``Squeeze`` that flatten a run of axes (how torch
-exports ``torch.flatten(x, 1)`` and ``x.view(x.size(0), -1)``) -> Flatten; ones that change
+exports ``torch.flatten(x, 1)`` and ``x.view(x.size(0), -1)``) -> Flatten, that split one axis ->
+Unflatten, any other that keeps the batch -> Reshape; a ``Reshape`` to one axis read back in
+order by a ``Gather`` (torch's ``as_strided``) -> nothing; ones that change
 nothing, ``Identity`` and a ``Cast`` to float32 pass their input on; ``Dropout`` -> Dropout."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import prod
 
 import numpy as np
@@ -12,7 +15,7 @@ from onnx import TensorProto
 from designer.interop.onnx_import.context import Context, Node, Unsupported
 from designer.interop.onnx_import.fold import sizes
 from designer.interop.onnx_import.registry import converter
-from designer.interop.onnx_import.values import Const, Tensor, Value
+from designer.interop.onnx_import.values import Const, Deferred, Tensor, Value
 
 
 def flattened_run(before: tuple, after: tuple) -> tuple[int, int] | None:
@@ -35,13 +38,43 @@ def view(node: Node, ctx: Context, x: Tensor, target) -> Tensor:
     if after == before:
         return x
     run = flattened_run(before, after)
-    if run is None:
+    if run is not None:
+        start, end = run
+        params = {"start_dim": start, "end_dim": -1 if end == len(before) - 1 else end}
+        return ctx.emit("Flatten", params, [x], node)
+    run = flattened_run(after, before)
+    if run is not None:  # one axis split into several (a channel shuffle's first step)
+        start, end = run
+        return ctx.emit("Unflatten", {"dim": start, "sizes": after[start : end + 1]}, [x], node)
+    if after[:1] == before[:1] and prod(after) == prod(before):
+        return ctx.emit("Reshape", {"shape": after[1:]}, [x], node)
+    raise Unsupported(
+        f"reshapes {before} to {after}, merging the batch with other axes; "
+        "only reshapes that keep the batch axis convert"
+    )
+
+
+@dataclass(eq=False)
+class Raveled(Deferred):
+    """A tensor reshaped to one axis, batch included: only a ``Gather`` that puts every element
+    back in order (how torch exports ``as_strided`` after a pooling) absorbs it."""
+
+    x: Tensor = None  # type: ignore[assignment]
+
+    def make(self, ctx: Context) -> Tensor:
         raise Unsupported(
-            f"reshapes {before} to {after}; only flattening axes after the batch converts"
+            f"reshapes a tensor of {self.x.shape} to one axis, merging the batch; "
+            "only reshapes that keep the batch axis convert",
+            self.origin,
         )
-    start, end = run
-    params = {"start_dim": start, "end_dim": -1 if end == len(before) - 1 else end}
-    return ctx.emit("Flatten", params, [x], node)
+
+    def restore(self, node: Node, ctx: Context, indices: np.ndarray) -> Tensor:
+        """``x`` seen as ``indices.shape`` when the indices read the elements in order."""
+        if not np.array_equal(indices.reshape(-1), np.arange(indices.size)):
+            raise Unsupported(
+                "gathers the elements of a raveled tensor out of order; no block does"
+            )
+        return view(node, ctx, self.x, indices.shape)
 
 
 def _reshaped(before: tuple, shape: np.ndarray, allow_zero: bool) -> list[int]:
@@ -59,7 +92,10 @@ def reshape(node: Node, ctx: Context) -> Tensor:
     x = ctx.tensor(node.input(0))
     before = tuple(int(d) for d in sizes(x, ctx.batch))
     shape = ctx.const(node.input(1), "target shape")
-    return view(node, ctx, x, _reshaped(before, shape, bool(node.attrs.get("allowzero", 0))))
+    target = _reshaped(before, shape, bool(node.attrs.get("allowzero", 0)))
+    if len(target) == 1 and len(before) > 1:
+        return Raveled(node, x=x)
+    return view(node, ctx, x, target)
 
 
 @converter("Flatten", since=1)

@@ -1,15 +1,19 @@
 """Tensor ops on the axes after the batch: ``Transpose`` -> Transpose or Permute, ``Gather`` of
 one index -> Select (of rows of a constant table: Embedding, see ``embedding``), ``Unsqueeze``
-of one axis -> Unsqueeze, ``Slice`` along one axis -> Slice."""
+of one axis -> Unsqueeze, ``Slice`` along one axis -> Slice, each output of a ``Split`` -> Slice."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
 from designer.interop.onnx_import.context import Context, Node, Unsupported
 from designer.interop.onnx_import.embedding import lookup
 from designer.interop.onnx_import.registry import converter
-from designer.interop.onnx_import.values import Const, Tensor, Value
+from designer.interop.onnx_import.shape import Raveled
+from designer.interop.onnx_import.values import Const, Deferred, Tensor, Value
 
 _END = 2**62  # an end at least this large means "to the end"
 
@@ -40,6 +44,8 @@ def transpose(node: Node, ctx: Context) -> Value:
 @converter("Gather", since=1)
 def gather(node: Node, ctx: Context) -> Value:
     data, indices = node.input(0), node.input(1)
+    if isinstance(data, Raveled):
+        return data.restore(node, ctx, ctx.const(indices, "indices"))
     if isinstance(data, Const):
         return lookup(node, ctx, data, indices)
     x = ctx.tensor(data)
@@ -98,3 +104,38 @@ def slice_(node: Node, ctx: Context) -> Tensor:
     ends = ctx.const(node.input(2), "ends")
     axes = ctx.optional_const(node.input(3), "axes")
     return _slice(node, ctx, starts, ends, axes, ctx.optional_const(node.input(4), "steps"))
+
+
+@dataclass(eq=False)
+class Piece(Deferred):
+    """One output of a ``Split``: a Slice, made only when a consumer reads it."""
+
+    x: Tensor = None  # type: ignore[assignment]
+    axis: int = 1
+    start: int = 0
+    end: int = 0
+
+    def make(self, ctx: Context) -> Tensor:
+        params = {"dim": self.axis, "start": self.start, "end": self.end, "step": 1}
+        return ctx.emit("Slice", params, [self.x], self.origin)
+
+
+def _split(node: Node, ctx: Context, parts) -> list[Piece]:
+    x = ctx.tensor(node.input(0))
+    axis = _axis(x, node.attrs.get("axis", 0), "splits")
+    if parts is None:
+        count = node.attrs.get("num_outputs", len(node.proto.output))
+        step = -(-int(x.shape[axis]) // count)  # torch.chunk's sizes: the last may be smaller
+        parts = [min(step, int(x.shape[axis]) - i * step) for i in range(count)]
+    bounds = np.cumsum([0, *(int(p) for p in np.asarray(parts).reshape(-1))])
+    return [Piece(node, x=x, axis=axis, start=int(a), end=int(b)) for a, b in pairwise(bounds)]
+
+
+@converter("Split", since=1, until=12)
+def split_attr(node: Node, ctx: Context) -> list[Piece]:
+    return _split(node, ctx, node.attrs.get("split"))
+
+
+@converter("Split", since=13)
+def split(node: Node, ctx: Context) -> list[Piece]:
+    return _split(node, ctx, ctx.optional_const(node.input(1), "split sizes"))
