@@ -185,11 +185,11 @@ def _expire(*_) -> None:
     raise TimeoutError("no result within the time limit")
 
 
-def child(name: str, kind: str, args, conn) -> None:
+def child(name: str, kind: str, args, conn, measure_row=None) -> None:
     signal.signal(signal.SIGALRM, _expire)  # a hang reports where it is; the parent kills later
     signal.alarm(max(1, int(args.timeout) - 3))
     try:
-        conn.send(measure(name, kind, args))
+        conn.send((measure_row or measure)(name, kind, args))
     except BaseException as exc:  # an importer bug or a hang: the message and the project's frame
         frames = traceback.extract_tb(exc.__traceback__)
         ours = [f for f in frames if "/designer/" in f.filename] or frames
@@ -201,11 +201,12 @@ def child(name: str, kind: str, args, conn) -> None:
         conn.close()
 
 
-def run_limited(name: str, kind: str, args) -> dict:
-    """``measure`` in a forked child (torch and the meta kernels already loaded) with a limit."""
+def run_limited(name: str, kind: str, args, measure_row=None) -> dict:
+    """``measure`` (or ``measure_row``) in a forked child (torch and the meta kernels already
+    loaded) with a time limit."""
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=child, args=(name, kind, args, send))
+    proc = ctx.Process(target=child, args=(name, kind, args, send, measure_row))
     start = time.perf_counter()
     proc.start()
     send.close()

@@ -23,15 +23,11 @@ Run: .venv/bin/python bench/bench_import_onnx.py [--repeat 7]
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
-import multiprocessing
-import signal
 import statistics
 import sys
 import tempfile
 import time
-import traceback
 from collections import Counter
 from pathlib import Path
 
@@ -43,13 +39,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from bench_import import (
     HEADER,
-    _expire,
     equal,
     format_row,
     make_model,
     rel_error,
     report_causes,
     report_details,
+    run_limited,
     zoo_names,
 )
 from import_models import UNet, randomized
@@ -164,42 +160,9 @@ def measure_onnx(name: str, kind: str, args) -> dict:
     return row
 
 
-def zoo_child(name: str, kind: str, args, conn) -> None:
-    signal.signal(signal.SIGALRM, _expire)
-    signal.alarm(max(1, int(args.timeout) - 3))
-    try:
-        conn.send(measure_onnx(name, kind, args))
-    except BaseException as exc:  # an importer bug or a hang: the message and the project's frame
-        frames = traceback.extract_tb(exc.__traceback__)
-        ours = [f for f in frames if "/designer/" in f.filename] or frames
-        at = f"{Path(ours[-1].filename).name}:{ours[-1].lineno} {ours[-1].name}"
-        status = "TIMEOUT" if isinstance(exc, TimeoutError) else "ERROR"
-        text = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
-        conn.send({"name": name, "kind": kind, "status": status, "error": text, "at": at})
-    finally:
-        conn.close()
-
-
 def zoo_limited(name: str, kind: str, args) -> dict:
     """``measure_onnx`` in a forked child with a time limit."""
-    ctx = multiprocessing.get_context("fork")
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=zoo_child, args=(name, kind, args, send))
-    start = time.perf_counter()
-    proc.start()
-    send.close()
-    row = None
-    with contextlib.suppress(EOFError):
-        row = recv.recv() if recv.poll(args.timeout) else None
-    proc.join(5)
-    if proc.is_alive():
-        proc.kill()
-        proc.join()
-    if row is None:
-        status = "TIMEOUT" if time.perf_counter() - start >= args.timeout else "ERROR"
-        row = {"name": name, "kind": kind, "status": status, "error": f"exit {proc.exitcode}"}
-    row["seconds"] = time.perf_counter() - start
-    return row
+    return run_limited(name, kind, args, measure_onnx)
 
 
 ZOO_HEADER = HEADER.replace("fx ms", "ort ms")
