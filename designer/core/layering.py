@@ -296,11 +296,23 @@ class Programme:
                     return cycle
         return None
 
-    def drop(self, arcs: list[tuple[object, object]]) -> None:
-        """Give up one lane limit of a conflict (that wire may then pass a node)."""
+    def drop(self, arcs: list[tuple[object, object]]) -> tuple[object, object]:
+        """Give up one lane limit of a conflict (that wire may then pass a node); returns it."""
         arc = next((a for a in arcs if a in self.bands), arcs[0])
         del self.limits[arc]
         self.bands.pop(arc, None)
+        return arc
+
+    def drop_conflicts(self) -> None:
+        """Drop lane limits until no cycle is left. Dropping never makes a cycle, so each
+        strongly connected part is settled once, on its own limits."""
+        graph = nx.DiGraph(list(self.limits))
+        for part in nx.strongly_connected_components(graph):
+            if len(part) < 2:
+                continue
+            inside = {(a, b): d for (a, b), d in self.limits.items() if a in part and b in part}
+            while (cycle := _positive_cycle(part, inside)) is not None:
+                del inside[self.drop(cycle)]
 
     def solve(self) -> dict[object, int]:
         """The optimal ``y``: network simplex on the dual, then potentials from tight limits."""

@@ -159,9 +159,7 @@ def rows(layering: Layering, shape: dict[str, Box]) -> dict[str, int]:
         origins = [lp.bands[a] for a in arcs if a in lp.bands]
         origins = [o for o in origins if not any(moved.get(d, 0) >= MOVES for d, _, _ in o)]
         if not origins or turn == ROUNDS:
-            while arcs is not None:
-                lp.drop(arcs)
-                arcs = lp.conflict()
+            lp.drop_conflicts()
             break
         for dummy, node, below in min(origins, key=len):  # every place that makes this limit
             if moved.get(dummy, 0) < MOVES:
