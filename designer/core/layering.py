@@ -1,23 +1,20 @@
 """Columns and orders for the layered layout: every wire runs left to right, few of them cross.
 
 A node's column is its longest path from the inputs; a node that feeds more wires than it takes
-(an Input, a learned Parameter) moves right, next to its first consumer. A wire that spans
-several columns gets a :class:`Dummy` in each column it crosses: a place in that column's order
-that the coordinates keep free of nodes, so that the wire passes through an empty lane. The
-orders come from barycentre sweeps that see pins, not only nodes (an Add's first input sits
-above its second), keeping the order with the fewest crossings; then the places of wires that
-share a node gather in one gap between a column's nodes.
-
-:class:`Programme` is the linear programme the rows come from (see :mod:`designer.core.layout`):
-limits ``y[b] - y[a] >= delta`` and weighted pulls that bring two heights level, solved exactly
-as a min-cost flow, its dual (network simplex), then heights from the limits the flow keeps tight.
+(an Input, a learned Parameter) moves right, next to its first consumer. A wire spanning several
+columns gets a :class:`Dummy` in each column it crosses: a lane the coordinates keep free of nodes.
+Orders come from barycentre sweeps that see pins (an Add's first input sits above its second),
+keeping the fewest crossings; wires that share a node then gather in one gap of a column.
+:class:`Programme` is the linear programme the rows come from (:mod:`designer.core.layout`):
+limits ``y[b] - y[a] >= delta`` and weighted pulls, solved exactly as the dual min-cost flow
+(network simplex), then heights from the limits the flow keeps tight.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -284,17 +281,15 @@ class Programme:
         """Pull ``y[a] + da`` and ``y[b] + db`` level with ``weight``."""
         self.pulls.append((a, da, b, db, weight))
 
-    def conflict(self) -> list[tuple[object, object]] | None:
-        """The limits of a cycle that no ``y`` meets (lanes on both sides of a node whose
-        pins are too close), or None."""
-        graph = nx.DiGraph(list(self.limits))
-        for part in nx.strongly_connected_components(graph):
+    def _parts(self) -> Iterator[tuple[set, dict]]:
+        """Each strongly connected part of the limits (two nodes or more), with its limits."""
+        for part in nx.strongly_connected_components(nx.DiGraph(list(self.limits))):
             if len(part) > 1:
-                inside = {(a, b): d for (a, b), d in self.limits.items() if a in part and b in part}
-                cycle = _positive_cycle(part, inside)
-                if cycle is not None:
-                    return cycle
-        return None
+                yield part, {k: d for k, d in self.limits.items() if k[0] in part and k[1] in part}
+
+    def conflict(self) -> list[tuple[object, object]] | None:
+        """The limits of a cycle no ``y`` meets (lanes on both sides of close pins), or None."""
+        return next((c for p, limits in self._parts() if (c := _positive_cycle(p, limits))), None)
 
     def drop(self, arcs: list[tuple[object, object]]) -> tuple[object, object]:
         """Give up one lane limit of a conflict (that wire may then pass a node); returns it."""
@@ -304,13 +299,8 @@ class Programme:
         return arc
 
     def drop_conflicts(self) -> None:
-        """Drop lane limits until no cycle is left. Dropping never makes a cycle, so each
-        strongly connected part is settled once, on its own limits."""
-        graph = nx.DiGraph(list(self.limits))
-        for part in nx.strongly_connected_components(graph):
-            if len(part) < 2:
-                continue
-            inside = {(a, b): d for (a, b), d in self.limits.items() if a in part and b in part}
+        """Drop lane limits until no cycle is left, each part once (a drop makes no cycle)."""
+        for part, inside in list(self._parts()):
             while (cycle := _positive_cycle(part, inside)) is not None:
                 del inside[self.drop(cycle)]
 
