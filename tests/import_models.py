@@ -324,3 +324,34 @@ def randomized(module: nn.Module, seed: int = 0) -> nn.Module:
             noise = torch.rand(tensor.shape, generator=generator)
             tensor.copy_(noise + 0.5 if name.endswith("running_var") else noise * 0.4 - 0.2)
     return module.eval()
+
+
+def outputs(module: nn.Module, inputs: tuple) -> tuple:
+    with torch.no_grad():
+        out = module(*inputs)
+    return out if isinstance(out, tuple) else (out,)
+
+
+def assert_close(got: tuple, want: tuple) -> None:
+    assert len(got) == len(want)
+    for a, b in zip(got, want, strict=True):
+        assert a.shape == b.shape
+        scale = max(1.0, b.abs().max().item())
+        assert (a - b).abs().max().item() <= 1e-5 * scale
+
+
+def check_same_model(module: nn.Module, inputs: tuple, result) -> None:
+    """The imported design, built live and as generated code, loads the weights strictly and
+    computes what the module (in eval mode) computes."""
+    from codegen_helpers import exec_source
+
+    import designer
+
+    want = outputs(module.eval(), inputs)
+    live = designer.build(result.design, device="cpu")
+    live.load_state_dict(result.state_dict, strict=True)
+    assert_close(outputs(live.eval(), inputs), want)
+    source = designer.generate_code(result.design, class_name="Imported")
+    generated = exec_source(source)["Imported"]()
+    generated.load_state_dict(result.state_dict, strict=True)
+    assert_close(outputs(generated.eval(), inputs), want)

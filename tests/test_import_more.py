@@ -9,8 +9,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from codegen_helpers import exec_source
-from import_models import ResNet, randomized
+from import_models import ResNet, check_same_model, randomized
 from torch import nn
 
 import designer
@@ -22,32 +21,6 @@ from designer.interop.importer.source import (
     import_source,
     parse_example,
 )
-
-
-def outputs(module: nn.Module, inputs: tuple) -> tuple:
-    with torch.no_grad():
-        out = module(*inputs)
-    return out if isinstance(out, tuple) else (out,)
-
-
-def assert_close(got: tuple, want: tuple) -> None:
-    assert len(got) == len(want)
-    for a, b in zip(got, want, strict=True):
-        assert a.shape == b.shape
-        assert (a - b).abs().max().item() <= 1e-5 * max(1.0, b.abs().max().item())
-
-
-def check_same_model(module: nn.Module, inputs: tuple, result) -> None:
-    """The design, built live and as generated code, loads the weights strictly and computes
-    what the module computes."""
-    want = outputs(module.eval(), inputs)
-    live = designer.build(result.design, device="cpu")
-    live.load_state_dict(result.state_dict, strict=True)
-    assert_close(outputs(live.eval(), inputs), want)
-    source = designer.generate_code(result.design, class_name="Imported")
-    generated = exec_source(source)["Imported"]()
-    generated.load_state_dict(result.state_dict, strict=True)
-    assert_close(outputs(generated.eval(), inputs), want)
 
 
 def types(design) -> list[str]:

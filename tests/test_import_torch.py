@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from codegen_helpers import exec_source
 from common import ROOT
 from import_models import (
     Branchy,
@@ -17,6 +16,9 @@ from import_models import (
     Shared,
     SizeBranch,
     UNet,
+    assert_close,
+    check_same_model,
+    outputs,
     randomized,
 )
 from torch import nn
@@ -24,33 +26,6 @@ from torch import nn
 import designer
 from designer.core.fileformat import dumps
 from designer.interop.importer import ImportFailed, import_torch
-
-
-def outputs(module: nn.Module, inputs: tuple) -> tuple:
-    with torch.no_grad():
-        out = module(*inputs)
-    return out if isinstance(out, tuple) else (out,)
-
-
-def assert_close(got: tuple, want: tuple) -> None:
-    assert len(got) == len(want)
-    for a, b in zip(got, want, strict=True):
-        assert a.shape == b.shape
-        scale = max(1.0, b.abs().max().item())
-        assert (a - b).abs().max().item() <= 1e-5 * scale
-
-
-def check_same_model(module: nn.Module, inputs: tuple, result) -> None:
-    """The imported design, built live and as generated code, loads the weights strictly and
-    computes what the module computes."""
-    want = outputs(module, inputs)
-    live = designer.build(result.design, device="cpu")
-    live.load_state_dict(result.state_dict, strict=True)
-    assert_close(outputs(live.eval(), inputs), want)
-    source = designer.generate_code(result.design, class_name="Imported")
-    generated = exec_source(source)["Imported"]()
-    generated.load_state_dict(result.state_dict, strict=True)
-    assert_close(outputs(generated.eval(), inputs), want)
 
 
 def instances(design, block: str) -> dict[str, dict]:
