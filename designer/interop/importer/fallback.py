@@ -11,7 +11,6 @@ Only when no enclosing module rebuilds does the import fail, naming the module p
 from __future__ import annotations
 
 import inspect
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from itertools import islice, product
@@ -20,6 +19,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
+from designer.blocks.torch_call import Refused, imported_class
 from designer.core.registry import REGISTRY
 from designer.interop.importer.devices import holds_meta
 from designer.interop.importer.mapped import Opaque, where
@@ -73,8 +73,11 @@ def import_path(cls: type) -> str | None:
     module is imported here), else None."""
     if "<locals>" in cls.__qualname__ or "." in cls.__qualname__:
         return None
-    found = getattr(sys.modules.get(cls.__module__), cls.__qualname__, None)
-    return f"{cls.__module__}.{cls.__qualname__}" if found is cls else None
+    path = f"{cls.__module__}.{cls.__qualname__}"
+    try:
+        return path if imported_class(path) is cls else None
+    except Refused:
+        return None
 
 
 def _attribute(module: nn.Module, name: str) -> Any:
