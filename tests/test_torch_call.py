@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 import time
@@ -279,3 +280,26 @@ def test_keyword_values_of_different_types_never_share_a_result():
     found = issues(chain(("TorchFunction", "torch.flip", {"dims": (1.0,)})))
     assert len(found) == 1 and "torch.flip" in found[0]
     assert issues(chain(("TorchFunction", "torch.flip", {"dims": (1,)}))) == []
+
+
+def test_equal_keyword_arguments_are_one_object_and_memo_hits_compare_none(monkeypatch):
+    """Nodes with equal kwargs hold one interned object, so a warm validation's memo compares
+    them by identity: a wrapper block costs what a registered one does."""
+    gelu = ("TorchModule", "torch.nn.GELU", {"approximate": "tanh"})
+    design = chain(gelu, gelu, gelu)
+    held = {
+        id(design.node(n)["params"]["kwargs"])
+        for n in design.node_ids()
+        if design.node(n)["type"] == "TorchModule"
+    }
+    assert len(held) == 1
+    assert frozen({"dim": 1}) is frozen({"dim": 1}) is copy.deepcopy(frozen({"dim": 1}))
+    assert frozen({"dim": 1}) is not frozen({"dim": 1.0})
+    assert frozen({"a": 1, "b": 2}) == frozen({"b": 2, "a": 1})  # order kept, still equal
+    assert designer.validate(design).ok
+
+    def compared(self, other):
+        raise AssertionError("a memo hit compared keyword arguments item by item")
+
+    monkeypatch.setattr(FrozenKwargs, "__eq__", compared)
+    assert designer.validate(design).ok

@@ -10,6 +10,7 @@ from __future__ import annotations
 import keyword
 import math
 import re
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,25 +28,22 @@ LITERAL_DEPTH = 2  # lists of lists, no deeper
 
 class FrozenKwargs(dict):
     """Keyword arguments as a ``kwargs`` parameter holds them once checked: a dict that cannot
-    change, so that it hashes and memo keys take it as it is (no copy per validation)."""
+    change, so that it hashes and memo keys take it as it is (no copy per validation). Made
+    through :func:`interned`, equal ones are one object: memo keys then compare by identity."""
 
-    __slots__ = ("_hash",)
-
-    def __hash__(self) -> int:
-        try:
-            return self._hash
-        except AttributeError:
-            self._hash = hash(frozenset(self.items()))
-            return self._hash
+    __slots__ = ("__weakref__",)
+    # Interned, equal ones are one object, so identity is the hash, and it is hashed in C. Equal
+    # ones that are not one object (items in another order, a value no key holds) only miss a memo.
+    __hash__ = object.__hash__
 
     def __eq__(self, other: object) -> bool:  # types count: dim=1 is no dim=1.0 nor dim=True
-        return isinstance(other, dict) and _typed(self) == _typed(other)
+        return other is self or (isinstance(other, dict) and _typed(self) == _typed(other))
 
     def __ne__(self, other: object) -> bool:
         return not self == other
 
     def __reduce__(self):  # copies and pickles rebuild it whole, never item by item
-        return type(self), (dict(self),)
+        return _rebuilt, (dict(self),)
 
     def _refuse(self, *args: Any, **kwargs: Any):
         raise TypeError("keyword arguments of a parameter do not change; set a new dict instead")
@@ -60,7 +58,22 @@ def frozen(value: Any) -> Any:
     them as they are; every other value is returned unchanged. Nothing is checked here."""
     if type(value) is not dict or (len(value) == 1 and "expr" in value):
         return value
-    return FrozenKwargs({k: _tuples(v) for k, v in value.items()})
+    return interned(FrozenKwargs({k: _tuples(v) for k, v in value.items()}))
+
+
+_INTERNED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def interned(kwargs: FrozenKwargs) -> FrozenKwargs:
+    """The one live FrozenKwargs with these items, in this order and of these types."""
+    try:
+        return _INTERNED.setdefault(tuple((k, _typed(v)) for k, v in kwargs.items()), kwargs)
+    except TypeError:  # a dict among the values: kept as it is
+        return kwargs
+
+
+def _rebuilt(items: dict) -> FrozenKwargs:
+    return interned(FrozenKwargs(items))
 
 
 def _typed(value: Any) -> Any:
@@ -242,7 +255,7 @@ class Param:
                     f"{self.name}: {_short(name)} is not a keyword argument name",
                     "give names such as dim or approximate",
                 )
-        return FrozenKwargs({name: self._literal(name, v, 0) for name, v in value.items()})
+        return interned(FrozenKwargs({n: self._literal(n, v, 0) for n, v in value.items()}))
 
     def _literal(self, name: str, value: Any, depth: int) -> Any:
         """A clean literal: scalars as they are, lists and tuples as tuples."""
