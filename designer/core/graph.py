@@ -129,8 +129,9 @@ class Design:
 
     def inputs_of(self, node_id: str) -> dict[str, tuple[str, str]]:
         """The wires into a node: input port -> (source node, source port)."""
+        into = self.graph._pred.get(node_id, {})  # networkx's own table: no view per call
         return {
-            d["dst_port"]: (s, d["src_port"]) for s, _, d in self.graph.in_edges(node_id, data=True)
+            d["dst_port"]: (s, d["src_port"]) for s, keyed in into.items() for d in keyed.values()
         }
 
     def outputs_of(self, node_id: str) -> list[tuple[str, str, str]]:
