@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from designer.core.graph import Design
-from designer.core.layering import Dummy, Layering, Programme, Wire, layer, together
+from designer.core.layering import Dummy, Layering, Wire, layer, together
+from designer.core.programme import Programme
 from designer.core.registry import UnknownBlockError
 
 COLUMN = 260.0  # canvas pixels a column takes in an evenly spaced row (expand in place)
