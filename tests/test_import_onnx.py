@@ -603,3 +603,38 @@ def test_the_registry_covers_what_the_exporters_emit():
         "LayerNormalization", "Squeeze",
     }  # fmt: skip
     assert needed <= covered
+
+
+class NormMix(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.norm = nn.LayerNorm(channels)
+        self.fc = nn.Linear(channels, channels)
+
+    def forward(self, x):
+        return x + self.fc(self.norm(x))
+
+
+class ThreeMixes(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.c = NormMix(8), NormMix(8), NormMix(8)
+
+    def forward(self, x):
+        return self.c(self.b(self.a(x)))
+
+
+def test_weights_the_exporter_merged_across_modules_keep_each_module_whole():
+    """Fresh LayerNorms hold equal ones and zeros; torch's exporter then names ``a.norm``'s
+    weight in all three. Each norm still belongs to the module it ran in."""
+    model = ThreeMixes().eval()  # not randomized: the norms' initializers are merged
+    x = torch.randn(2, 5, 8)
+    data = torch_export(model, (x,), dynamo=True)
+    proto = onnx.load_from_string(data)
+    norms = [n for n in proto.graph.node if n.op_type == "LayerNormalization"]
+    assert len({n.input[1] for n in norms}) == 1  # the premise: one merged initializer
+    result = import_onnx(data)
+    assert not result.notes, result.notes
+    assert blocks_of(result) == {"NormMix"} and len(result.design) == 5  # in, a, b, c, out
+    assert_close(outputs(imported_model(result), x)[0], outputs(model, x)[0])
+    assert_close(outputs(generated_model(result), x)[0], outputs(model, x)[0])

@@ -67,18 +67,20 @@ class Nesting:
     # -- where every block belongs --------------------------------------------------------------
 
     def _paths(self, places) -> tuple[list[str], list[bool]]:
+        pairs = zip(self.ops, places, strict=True)
+        hints = [_hint(op.layer_hint, place.module) for op, place in pairs]
         nodes_at: dict[str, set[int]] = defaultdict(set)
-        for op, place in zip(self.ops, places, strict=True):
-            if op.layer_hint is None:
+        for op, place, hint in zip(self.ops, places, hints, strict=True):
+            if hint is None:
                 nodes_at[place.module].add(op.origin.index)
-        raw = [op.layer_hint or place.module for op, place in zip(self.ops, places, strict=True)]
+        raw = [hint or place.module for hint, place in zip(hints, places, strict=True)]
         above = {p for path in raw for p in _prefixes(path)[:-1]}
         layer = []
-        for op, path in zip(self.ops, raw, strict=True):
+        for op, path, hint in zip(self.ops, raw, hints, strict=True):
             cls = self.classes.get(path)
             alone = len(nodes_at[path]) == 1 and path not in above and not cls
             named = bool(path) and (is_layer_class(cls) or alone)
-            layer.append(op.layer_hint is not None or named)
+            layer.append(hint is not None or named or bool(op.weights and path))
         return raw, layer
 
     def _composites(self) -> set[str]:
@@ -248,6 +250,16 @@ class Nesting:
         own = _snake(self.ops[i].block)
         owner = _relative(self.owners[i], path) if self.owners[i] != path else ""
         return f"{owner.replace('.', '_')}_{own}" if owner else own
+
+
+def _hint(hint: str | None, module: str) -> str | None:
+    """The layer path read off a weight's name, unless the node ran in another module: an
+    exporter that merges equal initializers (fresh LayerNorms' ones and zeros) names one module's
+    weight in all of them."""
+    if hint is None or not module:
+        return hint
+    related = (hint + ".").startswith(module + ".") or (module + ".").startswith(hint + ".")
+    return hint if related else None
 
 
 def _ports(namer: Namer, names: list[str] | None, count: int, stem: str) -> list[str]:
