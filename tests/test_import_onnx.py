@@ -638,3 +638,29 @@ def test_weights_the_exporter_merged_across_modules_keep_each_module_whole():
     assert blocks_of(result) == {"NormMix"} and len(result.design) == 5  # in, a, b, c, out
     assert_close(outputs(imported_model(result), x)[0], outputs(model, x)[0])
     assert_close(outputs(generated_model(result), x)[0], outputs(model, x)[0])
+
+
+class ChannelsNorm(nn.LayerNorm):
+    """torchvision's LayerNorm2d: a LayerNorm over channels between two permutes."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        return super().forward(x).permute(0, 3, 1, 2)
+
+
+class NormedStem(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), ChannelsNorm(8))
+        self.head = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        return self.head(self.stem(x))
+
+
+def test_a_layer_subclass_that_runs_ops_of_its_own_is_one_block():
+    """The LayerNorm's weights name the module, whose own permutes run around it: all three are
+    that module's block, not a norm beside a module cut in two."""
+    result = check_module(NormedStem(), (torch.randn(2, 3, 10, 10),), dynamo=True)
+    assert not result.notes, result.notes
+    assert any(b.name.startswith("ChannelsNorm") for b in result.blocks), blocks_of(result)

@@ -81,7 +81,16 @@ class Nesting:
             alone = len(nodes_at[path]) == 1 and path not in above and not cls
             named = bool(path) and (is_layer_class(cls) or alone)
             layer.append(hint is not None or named or bool(op.weights and path))
-        return raw, layer
+        return raw, self._own_calls(raw, layer)
+
+    def _own_calls(self, raw: list[str], layer: list[bool]) -> list[bool]:
+        """A weighted op whose module also runs ops of its own (LayerNorm2d: a LayerNorm between
+        two permutes) is one of that module's ops, not the module itself."""
+        runs = {path for path, lay in zip(raw, layer, strict=True) if not lay}
+        return [
+            lay and not (path in runs and not is_layer_class(self.classes.get(path)))
+            for path, lay in zip(raw, layer, strict=True)
+        ]
 
     def _composites(self) -> set[str]:
         candidates = {p for owner in self.owners for p in _prefixes(owner)}
