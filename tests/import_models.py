@@ -340,6 +340,18 @@ def assert_close(got: tuple, want: tuple) -> None:
         assert (a - b).abs().max().item() <= 1e-5 * scale
 
 
+def assert_reloads(design) -> None:
+    """An imported design saves and opens again, byte for byte, to the same report."""
+    import designer
+    from designer.core.fileformat import dumps
+
+    text = dumps(design)
+    again = designer.loads(text)
+    assert dumps(again) == text
+    report, want = designer.validate(again), designer.validate(design)
+    assert report.ok and report.total_params == want.total_params
+
+
 def check_same_model(module: nn.Module, inputs: tuple, result) -> None:
     """The imported design, built live and as generated code, loads the weights strictly and
     computes what the module (in eval mode) computes."""
@@ -347,6 +359,7 @@ def check_same_model(module: nn.Module, inputs: tuple, result) -> None:
 
     import designer
 
+    assert_reloads(result.design)
     want = outputs(module.eval(), inputs)
     live = designer.build(result.design, device="cpu")
     live.load_state_dict(result.state_dict, strict=True)

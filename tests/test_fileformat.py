@@ -212,3 +212,35 @@ def test_reading_imports_no_writer_and_the_writers_stay_reexported():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "has no attribute 'no_such_name'" in result.stdout
+
+
+def _dims_block(param: dict) -> str:
+    data = json.loads(json.dumps(GOOD))
+    data["blocks"] = {
+        "B": {
+            "params": [{"name": "dims", "type": "ints", **param}],
+            "nodes": [
+                {"id": "x", "type": "Input"},
+                {"id": "p", "type": "Permute", "params": {"dims": {"expr": "dims"}}},
+                {"id": "y", "type": "Output"},
+            ],
+            "edges": [{"from": "x.out", "to": "p.in"}, {"from": "p.out", "to": "y.in"}],
+        }
+    }
+    return json.dumps(data)
+
+
+def test_a_declared_list_parameter_keeps_how_many_values_it_takes():
+    """An ``ints`` parameter with ``most`` takes up to that many values (an imported block's
+    four permute dims); without it, 1 to 3 (kernel sizes); the file says which, byte for byte."""
+    text = _dims_block({"default": [0, 2, 3, 1], "most": 6})
+    design = loads(text)
+    assert design.blocks["B"].params[0].default == (0, 2, 3, 1)
+    assert dumps(loads(dumps(design))) == dumps(design) and '"most": 6' in dumps(design)
+    with pytest.raises(DesignFileError, match=r"params\[0\]\.default: dims has 4 values, this "):
+        loads(_dims_block({"default": [0, 2, 3, 1]}))
+    for most, problem in ((0, "1 to 64"), (4.5, "1 to 64"), (65, "1 to 64"), ("4", "a number")):
+        with pytest.raises(DesignFileError, match=rf"params\[0\]\.most: expected .*{problem}"):
+            loads(_dims_block({"default": [0, 1], "most": most}))
+    with pytest.raises(DesignFileError, match="without length"):
+        loads(_dims_block({"default": [0, 1], "most": 4, "length": 2}))

@@ -555,3 +555,33 @@ def test_an_imported_blocks_body_is_laid_out_when_opened(tmp_path):
     instance = next(n for n in editor.design.node_ids() if editor.design.node(n)["type"] == "Res")
     editor.enter(instance)
     assert not needs_layout(editor.design)
+
+
+class Permuted(nn.Module):
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return x.permute(*self.dims)
+
+
+class ChannelsLastRoundTrip(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.to_last, self.to_first = Permuted((0, 2, 3, 1)), Permuted((0, 3, 1, 2))
+        self.mix = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.to_first(self.mix(self.to_last(x)))
+
+
+def test_a_declared_list_of_four_dims_saves_and_opens_again():
+    """Two ``Permuted`` instances differ in their four dims: the block declares ``dims`` with a
+    four-value default, which the file must keep (a core ``ints`` takes 1 to 3 unless told)."""
+    module, x = randomized(ChannelsLastRoundTrip()), torch.randn(2, 4, 5, 6)
+    result = import_torch(module, x)
+    (block,) = [b for b in result.design.blocks.values() if b.name == "Permuted"]
+    (dims,) = [p for p in block.params if p.name == "dims"]
+    assert len(dims.default) == 4
+    check_same_model(module, (x,), result)  # saves, opens again, then computes the same

@@ -15,7 +15,7 @@ import pytest
 import torch
 from codegen_helpers import exec_source
 from common import EXAMPLES
-from import_models import Odd, ResNet, UNet, randomized
+from import_models import Odd, ResNet, UNet, assert_reloads, randomized
 from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
@@ -84,6 +84,7 @@ def check_module(model: nn.Module, inputs: tuple, dynamo: bool):
     data = torch_export(model, inputs, dynamo)
     result = import_onnx(data)
     assert designer.validate(result.design).ok
+    assert_reloads(result.design)
     want = outputs(model, *inputs)
     feeds = {f"in{i}": x.numpy() for i, x in enumerate(inputs)}
     got = outputs(imported_model(result), *inputs)

@@ -11,7 +11,7 @@ from designer.core.composite import IMPLICIT, CompositeDef, is_expr, nesting_pro
 from designer.core.errors import DesignFileError
 from designer.core.expr import ExprError, names_in
 from designer.core.graph import IDENTIFIER, Design
-from designer.core.params import KINDS, Param
+from designer.core.params import KINDS, MAX_ITEMS, Param
 from designer.core.repeat import value_problem
 
 FORMAT = "torch-designer"
@@ -188,7 +188,7 @@ def _read_param(data: Any, path: str, r: _Reader) -> Param:
         data,
         path,
         ("name", "type", "default"),
-        ("doc", "min", "max", "choices", "optional", "length"),
+        ("doc", "min", "max", "choices", "optional", "length", "most"),
     )
     kind = data["type"]
     if not isinstance(kind, str) or kind not in KINDS:
@@ -205,11 +205,15 @@ def _read_param(data: Any, path: str, r: _Reader) -> Param:
         choices=tuple(r.typed(data.get("choices", []), list, f"{path}.choices", "a list")),
         optional=r.typed(data.get("optional", False), bool, f"{path}.optional", "true or false"),
         length=_bound(data, "length", path, r),
+        most=_bound(data, "most", path, r),
     )
     if not all(isinstance(c, str) for c in param.choices):
         raise r.fail(f"{path}.choices", "expected a list of strings")
     if param.length is not None and param.length not in (1, 2, 3):
         raise r.fail(f"{path}.length", "expected 1, 2 or 3")
+    most = param.most
+    if most is not None and (type(most) is not int or not 1 <= most <= MAX_ITEMS or param.length):
+        raise r.fail(f"{path}.most", f"expected a whole number 1 to {MAX_ITEMS}, without length")
     try:
         default = param.coerce(data["default"])
     except ValueError as exc:
@@ -224,6 +228,7 @@ def _read_param(data: Any, path: str, r: _Reader) -> Param:
         param.choices,
         param.optional,
         param.length,
+        param.most,
     )
 
 

@@ -29,7 +29,7 @@ def composite_to_dict(block: CompositeDef) -> dict[str, Any]:
     data: dict[str, Any] = {"category": block.category, "doc": block.doc, "params": []}
     for p in block.params:
         entry: dict[str, Any] = {"name": p.name, "type": p.kind, "default": p.to_json()}
-        for key in ("min", "max", "length"):
+        for key in ("min", "max", "length", "most"):
             if getattr(p, key) is not None:
                 entry[key] = getattr(p, key)
         if p.choices:

@@ -106,12 +106,13 @@ class Param:
     """One parameter of a block type.
 
     ``ints`` holds an int or a tuple of ``length`` ints (torch's ``kernel_size=3`` or ``(3, 5)``),
-    and may also allow the strings in ``choices`` (``padding="same"``). ``shape`` is a list of
-    1 to 5 sizes, each a positive integer or a name (a symbolic size such as ``T``; not ``x``,
-    which text fields read as a separator), plus at most one ``N`` (the batch's symbol, which an
-    Input places there). ``path`` is a dotted Python name (``torch.nn.GELU``), checked for its
-    characters and length only. ``kwargs`` maps keyword names to Python literals (numbers,
-    booleans, strings, None, and lists or tuples of those, which become tuples).
+    or, with no ``length``, of 1 to ``most`` ints (3 when unset), and may also allow the strings in
+    ``choices`` (``padding="same"``). ``shape`` is a list of 1 to 5 sizes, each a positive integer
+    or a name (a symbolic size such as ``T``; not ``x``, which text fields read as a separator),
+    plus at most one ``N`` (the batch's symbol, which an Input places there). ``path`` is a dotted
+    Python name (``torch.nn.GELU``), checked for its characters and length only. ``kwargs`` maps
+    keyword names to Python literals (numbers, booleans, strings, None, and lists or tuples of
+    those, which become tuples).
     """
 
     name: str
@@ -123,6 +124,7 @@ class Param:
     choices: tuple = ()
     optional: bool = False
     length: int | None = None
+    most: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -209,11 +211,13 @@ class Param:
         if isinstance(value, str) and value in self.choices:
             return value
         if isinstance(value, (list, tuple)):
-            if (self.length is None and not 1 <= len(value) <= 3) or (
+            most = self.most or 3
+            if (self.length is None and not 1 <= len(value) <= most) or (
                 self.length is not None and len(value) != self.length
             ):
+                needs = self.length or f"1 to {most}"
                 raise ParamError(
-                    f"{self.name} has {len(value)} values, this block needs {self.length}",
+                    f"{self.name} has {len(value)} values, this block needs {needs}",
                     f"give {self.describe()}",
                 )
             return tuple(self._coerce_int(v) for v in value)
