@@ -40,6 +40,7 @@ from codegen_helpers import exec_source
 from import_models import ResNet, UNet
 
 import designer
+import designer.core.fileformat
 from designer.interop import importer
 from designer.interop.importer import ImportFailed, import_torch
 
@@ -118,14 +119,21 @@ def rel_error(got, want: tuple) -> float:
     return max(((a - b).abs().max() / b.abs().max().clamp(min=1)).item() for a, b in pairs)
 
 
+def reopened(design):
+    """The design as its saved file opens again (what a user gets back)."""
+    return designer.loads(designer.core.fileformat.dumps(design))
+
+
 def round_trip(result, inputs: tuple, want: tuple) -> tuple[float, float]:
-    """Errors of the live model and of the generated code, both loading the weights strictly."""
-    live = designer.build(result.design, device="cpu").eval()
+    """Errors of the live model and of the generated code of the saved design opened again,
+    both loading the weights strictly."""
+    design = reopened(result.design)
+    live = designer.build(design, device="cpu").eval()
     live.load_state_dict(result.state_dict, strict=True)
     with torch.no_grad():
         live_err = rel_error(live(*inputs), want)
     del live
-    source = designer.generate_code(result.design, class_name="Imported")
+    source = designer.generate_code(design, class_name="Imported")
     generated = exec_source(source)["Imported"]().eval()
     generated.load_state_dict(result.state_dict, strict=True)
     with torch.no_grad():

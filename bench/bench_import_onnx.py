@@ -43,6 +43,7 @@ from bench_import import (
     format_row,
     make_model,
     rel_error,
+    reopened,
     report_causes,
     report_details,
     run_limited,
@@ -120,7 +121,8 @@ def runtime_outputs(path: Path, inputs: tuple) -> tuple:
 
 
 def live_error(result, inputs: tuple, want: tuple) -> float:
-    live = designer.build(result.design, device="cpu").eval()
+    """The error of the saved design opened again, built live with the weights loaded strictly."""
+    live = designer.build(reopened(result.design), device="cpu").eval()
     live.load_state_dict(result.state_dict, strict=True)
     with torch.no_grad():
         return rel_error(live(*inputs), want)
