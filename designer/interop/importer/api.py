@@ -7,7 +7,8 @@ cut the graph into one body per module call (``scopes``; a module around an op n
 expresses is kept whole when it rebuilds, ``fallback``), merge bodies of a class into one
 composite block with declared parameters (``definitions``, ``variants``, ``declare``) and fold
 runs of identical instances into repeat nodes (``repeats``), write the design (``assemble``),
-validate it, and move the weights to the live model's keys (``weights``).
+validate it, and move the weights to the live model's keys (``weights``; the keys are read from
+the plan, ``livekeys``).
 ``import_exported`` imports a ``torch.export`` program (a ``.pt2`` file) the same way.
 """
 
@@ -20,6 +21,7 @@ import torch
 from torch import nn
 from torch.export import ExportedProgram
 
+from designer.core.placement import TAG
 from designer.core.validate import validate
 from designer.interop.importer.assemble import assemble
 from designer.interop.importer.classify import Context
@@ -100,7 +102,8 @@ def _import(source: _Source, inputs: tuple, name: str | None, start: float) -> I
     root, notes, kept = _bodies(source, inputs)
     design, blueprints, report = _design(root, name or source.model, source.model, notes)
     notes += place(design, root, source.traced, source.module, inputs)  # device tags
-    state, unused = remap_weights(source.module, root, design)
+    tagged = any(TAG in design.node(n) for n in design.node_ids())  # validated again if so
+    state, unused = remap_weights(source.module, root, design, None if tagged else report)
     ports = design.nodes_of_type("Input") + design.nodes_of_type("Output")
     return ImportResult(
         design=design,

@@ -217,8 +217,8 @@ def node_devices(
 def place(design: Design, root: Body, trace: Any, module: nn.Module, inputs: tuple) -> list[str]:
     """Tag the design's top-level nodes with their devices when the model's weights sit on more
     than one; the notes to report (nodes placed by a neighbour, meta weights)."""
-    notes = [META_NOTE] if holds_meta(module) else []
     spread = model_devices(module)
+    notes = [META_NOTE] if "meta" in spread else []
     if len(spread) < 2:
         return notes
     placed, mixed = node_devices(root, trace, module, inputs)

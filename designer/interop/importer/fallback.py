@@ -225,10 +225,19 @@ def record_calls(root: nn.Module, inputs: tuple, paths: set[str]) -> dict[str, t
     return seen
 
 
-def _enclosing(scopes: list[ScopeCall], path: str) -> list[ScopeCall]:
-    """The calls around module ``path``, innermost first (the model itself excluded)."""
-    calls = [c for c in scopes[1:] if c.path == path or path.startswith(c.path + ".")]
-    return sorted(calls, key=lambda c: -len(c.path))
+def _by_path(scopes: list[ScopeCall]) -> dict[str, list[ScopeCall]]:
+    """The calls of each module path, in call order (the model itself excluded)."""
+    index: dict[str, list[ScopeCall]] = {}
+    for call in scopes[1:]:
+        index.setdefault(call.path, []).append(call)
+    return index
+
+
+def _enclosing(index: dict[str, list[ScopeCall]], path: str) -> list[ScopeCall]:
+    """The calls around module ``path`` (``index``: :func:`_by_path`), innermost first."""
+    parts = path.split(".")
+    around = (".".join(parts[:n]) for n in range(len(parts), 0, -1))
+    return [call for prefix in around for call in index.get(prefix, ())]
 
 
 def keep_modules(
@@ -240,7 +249,8 @@ def keep_modules(
 ) -> tuple[list[Kept], list[Opaque]]:
     """The modules to keep whole for ``failures`` (beside those ``kept_before``), and the
     failures no rebuilt module covers (each naming why its enclosing modules could not be kept)."""
-    candidates = {c.path for f in failures for c in _enclosing(scopes, f.path)}
+    index = _by_path(scopes)
+    candidates = {c.path for f in failures for c in _enclosing(index, f.path)}
     candidates -= set(kept_before)
     calls = record_calls(root, inputs, candidates) if candidates else {}
     runs = Counter(c.path for c in scopes)
@@ -250,7 +260,7 @@ def keep_modules(
     for failure in failures:
         chosen = None
         why = []
-        for call in _enclosing(scopes, failure.path):
+        for call in _enclosing(index, failure.path):
             if call.path in kept_before:
                 continue
             if call.path not in tried:

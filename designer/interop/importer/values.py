@@ -3,8 +3,10 @@
 Tensors are meta tensors of the example shapes; sizes, ranks and other Python values come out as
 in a real run, so ``x.size(0)`` and the pad amounts of the seed's ``Up`` can be folded or checked,
 and ``x.dim()`` can drive a loop. Layers run on meta twins of their weights: the model itself is
-never touched, and no arithmetic is done. A node that cannot run on the meta device gets
-:data:`UNKNOWN` (as does everything computed from it).
+never touched, and no arithmetic is done. Ops whose meta kernels are slow Python get their
+results from torch's size formulas instead (same-shape ops here, common layers and calls in
+``metashapes``). A node that cannot run on the meta device gets :data:`UNKNOWN` (as does
+everything computed from it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from torch import fx, nn
 from torch.fx import _symbolic_trace
 
 from designer.interop.importer.devices import moved_tensor
+from designer.interop.importer.metashapes import function_value, layer_value
 
 
 class _Unknown:
@@ -202,6 +205,9 @@ class MetaValues:
                 return _broadcast(*args)
         if node.op == "call_module":
             module = self.modules[node.target]
+            known = layer_value(module, args, kwargs)  # sizes by torch's formulas, no kernel
+            if known is not None:
+                return known
             if isinstance(module, nn.RNNBase) and len(args) == 1 and args[0].dim() == 3:
                 out, state = recurrent_outputs(module, args[0])
                 flat = type(module) not in (nn.LSTM, nn.GRU, nn.RNN)  # designer's: out, h, c
@@ -213,7 +219,8 @@ class MetaValues:
             with untraced_modules():
                 return meta_module(module).forward(*args, **kwargs)
         if node.op == "call_function":
-            return node.target(*args, **kwargs)
+            known = function_value(node.target, args, kwargs)
+            return node.target(*args, **kwargs) if known is None else known
         if node.op == "call_method":
             self_obj, *rest = args
             return getattr(self_obj, node.target)(*rest, **kwargs)

@@ -16,8 +16,9 @@ import torch
 from torch import nn
 
 from designer.core.graph import Design
+from designer.core.validate import Report
 from designer.interop.importer.ir import Body
-from designer.live.model import LiveModel
+from designer.interop.importer.livekeys import live_keys
 from designer.live.plan import make_plan
 from designer.live.plan_types import Plan
 
@@ -71,12 +72,13 @@ def _tensors(op, owned: dict[str, list[str]]) -> dict[str, str]:
     return {key[len(prefix) :]: key for key in owned.get(op.layer or "", ())}
 
 
-def remap_weights(module: nn.Module, root: Body, design: Design) -> tuple[dict, list[str]]:
+def remap_weights(
+    module: nn.Module, root: Body, design: Design, report: Report | None = None
+) -> tuple[dict, list[str]]:
     """The module's state dict under the live keys, and the module keys the design drops
-    (weights of layers the forward never used)."""
-    plan = make_plan(design)
-    with torch.device("meta"):
-        live_keys = set(LiveModel(plan).state_dict())
+    (weights of layers the forward never used). ``report``: the design's validation, if known."""
+    plan = make_plan(design, report=report)
+    expected = live_keys(plan)
     original = module.state_dict()
     owned = _owned(original)
     mapped: dict[str, torch.Tensor] = {}
@@ -89,8 +91,8 @@ def remap_weights(module: nn.Module, root: Body, design: Design) -> tuple[dict, 
         for leaf, key in tensors.items():
             mapped[f"{name}.{leaf}"] = original[key]
         used.update(tensors.values())
-    if set(mapped) != live_keys:
-        missing = sorted(live_keys - set(mapped))[:5]
-        extra = sorted(set(mapped) - live_keys)[:5]
+    if set(mapped) != expected:
+        missing = sorted(expected - set(mapped))[:5]
+        extra = sorted(set(mapped) - expected)[:5]
         raise WeightsMismatch(f"weights do not line up: missing {missing}, unexpected {extra}")
     return mapped, sorted(set(original) - used)
