@@ -4,27 +4,29 @@ Torch-free and allocation-free (``designer check`` uses it too). A process's res
 two kinds, estimated apart and measured apart by ``bench/bench_memory.py``:
 
 * **anonymous** memory, what a run allocates: an upper bound of its peak increase, within 1.3x
-  of the measured peak on the CPU for the bundled designs, small ones included (one small case
-  without capture, whose heap fragments by 0 to 6 MiB from run to run, reaches 1.45x), made of
+  of the worst of repeated measurements on the CPU for the bundled designs, made of
   - **parameters**: 4 bytes each (plus a 2-byte cast copy under ``amp``);
   - **inputs**: the random input tensors, alive throughout;
-  - **activations**: the most bytes alive at once along the execution order, composite blocks
-    walked inside. A tensor lives from the op that makes it to the end of its last consumer; a
-    composite block's inputs, and the head input of a chain of single-input nodes (the live
-    model's ``nn.Sequential``), are held until the block or chain finishes; views and
+  - **activations**: the most bytes resident at once along the execution order, composite
+    blocks walked inside. A tensor lives from the op that makes it to the end of its last
+    consumer; a composite block's inputs, and the head input of a chain of single-input nodes
+    (the live model's ``nn.Sequential``), are held until the block or chain finishes; views and
     pass-throughs (Identity, Dropout, Flatten, Input, Output) share their input's storage. With
     ``capture`` (every node's output kept, as ``designer run``'s per-node profile and the
-    editor's previews do) nothing is freed;
-  - **workspace**: the scratch of the op at that point, added to what is alive there. A
-    convolution reorders its input or output to oneDNN's 16-channel blocked layout (the larger of
-    the two, padded) and copies its weight; a transposed one also keeps a column buffer as large
-    as its output;
+    editor's previews do) nothing is freed. glibc maps a block of 32 MiB or more on its own and
+    unmaps it when freed; smaller ones come from the heap, whose pages stay resident once used,
+    so the heap counts at its high water so far;
+  - **workspace**: the scratch of the op at that point. oneDNN computes a convolution in its
+    16-channel blocked layout: copies of its input (unless it has fewer channels than a block)
+    and weight, a blocked output, then the copy into the output, which reuses the freed copies
+    when they are large enough (in the heap, else their hole stays); a transposed one also keeps
+    a column buffer as large as its output;
   - **overhead**: the runtime's first-use buffers (thread pools, oneDNN's and Python's: half a
-    megabyte, as much again when capturing) and the allocator's fragmentation: tensors
-    under glibc's largest mmap threshold (32 MiB) come from the heap, which keeps freed space it
-    cannot reuse, so a share of their bytes is counted (30% with capture, 20% without), and a
-    smaller share of the larger ones'. The constants are fitted to the worst of repeated
-    measurements (2 CPU threads);
+    megabyte, as much again when capturing) and the heap's fragmentation, freed blocks the next
+    tensors cannot reuse: a share of the bytes the pass allocates from the heap and of its high
+    water (equal with capture), fitted to the worst of repeated measurements (2 CPU threads),
+    where one small design's peak takes one of three values from run to run (16.7, 18.4 or
+    22.1 MiB, as earlier allocations left the heap and glibc's mmap threshold);
 * **code pages**: the parts of torch's libraries a run maps as it first uses them. They are
   shared with the page cache and reclaimable, and how many a fault maps depends on what is cached
   already (12 to 21 MiB measured with torch's files hot, fewer when cold), so they are a bounded
@@ -57,11 +59,9 @@ CAPTURE_RUNTIME = MiB // 2
 # install whose first run maps more of torch's libraries; a bound above both.
 CODE = 64 * MiB
 MMAP_MAX = 32 * MiB  # glibc's largest mmap threshold: smaller tensors live in the heap
-# Fragmentation, as shares of the heap tensors' bytes and of the larger ones', at worst; with
-# capture the passes that follow one another (profile, statistics) fragment the heap, without it
-# the tensors freed along the pass do (fitted to the worst of repeated measurements, 2 threads).
-HEAP_SHARE = {True: 0.3, False: 0.2}  # by capture
-BIG_SHARE = {True: 0.02, False: 0.08}
+# Freed heap blocks the next tensors cannot reuse stay resident: a share of the heap's traffic
+# and of its high water (fitted to the worst of repeated measurements, 2 threads).
+FRAGMENTATION = 0.15
 EXPORT_COPIES = 4  # parameters held at once by an export: model, program, ONNX model, bytes
 EXPORT_RUNTIME = 192 * MiB  # the exporter's own working memory (tracing, rewriting, checking)
 ONNX_LIMIT = 2 * GiB - 64 * MiB  # protobuf's 2 GiB limit, less room for the graph itself
@@ -142,22 +142,35 @@ def _padded(shape, itemsize: int) -> int:
 
 
 def op_workspace(block: str, params: int, in_shapes, out_shapes, itemsize: int = 4) -> int:
-    """Scratch bytes of one op beyond its output (convolutions; others need none worth counting)."""
+    """Scratch bytes of one op beyond its output (convolutions; others need none worth counting).
+
+    oneDNN computes a convolution in its blocked layout: it copies the input there (unless the
+    input has fewer channels than a block, which it reads as is) and the weight, computes into a
+    blocked output, frees both copies, then copies the result into the output. The output may
+    reuse the copies' bytes; where they are smaller and in the heap, their hole stays resident."""
     if not block.startswith(("Conv", "ConvTranspose")) or not in_shapes or not out_shapes:
         return 0
-    src, dst = _padded(in_shapes[0], itemsize), _padded(out_shapes[0], itemsize)
+    src, dst = in_shapes[0], out_shapes[0]
+    blocked = _padded(dst, itemsize)
     if block.startswith("ConvTranspose"):
-        return src + 2 * dst + 4 * params
-    return max(src, dst) + 4 * params
+        return _padded(src, itemsize) + 2 * blocked + 4 * params
+    reordered = len(src) < 3 or (src[1] or 1) >= BLOCKED
+    copies = 4 * params + (_padded(src, itemsize) if reordered else 0)
+    output = _numel(dst) * itemsize
+    if copies < output:
+        return blocked + (copies if copies < MMAP_MAX else 0)
+    return blocked + copies - output
 
 
 def _chained(wiring: Wiring, report: Report, wires: dict) -> str | None:
     """The node feeding a node with these input ``wires`` when both belong to one chain (a single
-    wire between them)."""
+    wire between two single-input nodes: the live model's ``nn.Sequential``)."""
     if len(wires) != 1:
         return None
     ((src, _),) = wires.values()
     if report.nodes[src].block in ("Input", "Output") or len(wiring.out_of[src]) != 1:
+        return None
+    if len(wiring.into[src]) != 1:  # a merge (Concat, Add) heads no chain of its consumers
         return None
     return src
 
@@ -225,26 +238,36 @@ def _input(wiring: Wiring, info, node_id: str, tape: _Tape, args: list[int] | No
     return args[inputs.index(node_id)]
 
 
-def _peak(tape: _Tape, keep: list[int], capture: bool) -> tuple[int, int]:
-    """The most activation bytes alive at once plus that op's workspace: (activations, work)."""
+def _peak(tape: _Tape, keep: list[int], capture: bool) -> tuple[int, int, int]:
+    """The most bytes resident at once: (activations, that op's workspace, the heap's high water).
+
+    A tensor of :data:`MMAP_MAX` or more is mapped on its own and returned when freed; smaller
+    ones come from the heap, whose pages stay resident once used: at each op the heap counts at
+    its high water so far, not at the bytes alive in it."""
     end = len(tape.ops)
     last = dict.fromkeys(keep, end)  # op after which each tensor is freed (end: never)
-    born: list[int] = []
-    for k, (reads, writes, _) in enumerate(tape.ops):
+    for k, (reads, _, _) in enumerate(tape.ops):
         for t in reads:
             last[t] = max(last.get(t, k), k)
-        born.extend(writes)
-    freed = [0] * (end + 1)
-    if not capture:
-        for t in born:
-            freed[last.get(t, end)] += tape.sizes[t]
-    alive, best = 0, (0, 0)
+    freed = [[0, 0] for _ in range(end + 1)]  # per op: heap bytes freed, mapped bytes freed
+    for _, writes, _ in tape.ops:
+        for t in writes:
+            freed[end if capture else last.get(t, end)][_mapped(tape.sizes[t])] += tape.sizes[t]
+    alive, high, best = [0, 0], 0, (0, 0, 0)
     for k, (_, writes, work) in enumerate(tape.ops):
-        alive += sum(tape.sizes[t] for t in writes)
-        if alive + work > sum(best):
-            best = (alive, work)
-        alive -= freed[k]
+        for t in writes:
+            alive[_mapped(tape.sizes[t])] += tape.sizes[t]
+        high = max(high, alive[0] + (0 if _mapped(work) else work))
+        resident = alive[1] + high + (work if _mapped(work) else 0)
+        if resident > sum(best[:2]):
+            best = (resident - work, work, high)
+        alive = [alive[0] - freed[k][0], alive[1] - freed[k][1]]
     return best
+
+
+def _mapped(size: int) -> int:
+    """1 for a block the allocator maps on its own (returned when freed), 0 for a heap one."""
+    return int(size >= MMAP_MAX)
 
 
 def estimate(
@@ -253,23 +276,22 @@ def estimate(
     """What one forward pass of a valid design needs at most, at the report's shapes."""
     tape = _Tape(2 if amp else 4)
     outputs = _walk(design, Wiring.of_design(design), report, tape, None)
-    activations, work = _peak(tape, list(outputs.values()), capture)
+    activations, work, heap = _peak(tape, list(outputs.values()), capture)
     return Estimate(
         parameters=(6 if amp else 4) * report.total_params,
         inputs=sum(tape.sizes[t] for t in tape.inputs) * (2 if amp else 1),
         activations=activations,
         workspace=work,
-        overhead=_overhead(tape, capture),
+        overhead=_overhead(tape, heap) + CAPTURE_RUNTIME * capture,
         code=CODE,
     )
 
 
-def _overhead(tape: _Tape, capture: bool) -> int:
-    """The runtime's anonymous first-use cost and the allocator's fragmentation."""
-    heap = sum(size for size in tape.sizes if size < MMAP_MAX)
-    big = sum(tape.sizes) - heap
-    runtime = RUNTIME + CAPTURE_RUNTIME * capture
-    return runtime + int(HEAP_SHARE[capture] * heap + BIG_SHARE[capture] * big)
+def _overhead(tape: _Tape, high: int) -> int:
+    """The runtime's anonymous first-use cost and the heap's fragmentation: a share of the bytes
+    allocated from the heap along the pass and of its high water (with capture, the two agree)."""
+    traffic = sum(size for size in tape.sizes if not _mapped(size))
+    return RUNTIME + int(FRAGMENTATION * (traffic + high))
 
 
 def export_estimate(design: Design, report: Report, verify: bool = True) -> Estimate:
