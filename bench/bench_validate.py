@@ -170,8 +170,10 @@ def checked(design):
 def wrapper_figures(repeat: int, nodes: int = 50) -> None:
     gelu = ("TorchModule", {"target": "nn.GELU", "kwargs": {"approximate": "tanh"}})
     softmax = ("TorchFunction", {"target": "F.softmax", "kwargs": {"dim": -1}})
-    pairs = {
+    softplus = ("TorchModule", {"target": "nn.Softplus", "kwargs": {"beta": 2, "threshold": 10}})
+    pairs = {  # a wrapper node holds two parameters (target, kwargs): Softplus holds two too
         "TorchModule nn.GELU": (gelu, ("GELU", {"approximate": "tanh"})),
+        "TorchModule nn.Softplus": (softplus, ("Softplus", {"beta": 2, "threshold": 10})),
         "TorchFunction F.softmax": (softmax, ("Softmax", {"dim": -1})),
     }
     print(f"Wrapper blocks, warm validation per node ({nodes}-node chains; target: <= 1.0x)")
