@@ -85,11 +85,28 @@ def _weights(region: Region, embed: int) -> tuple[dict[str, np.ndarray], bool]:
     return weights, in_b is not None
 
 
-def _layer(embed: int, heads: int, causal: bool, weights: dict) -> Attention:
-    layer = Attention(embed, heads, causal=causal, bias="in_proj_bias" in weights)
+def _layer(embed: int, heads: int, weights: dict) -> Attention:
+    """The layer with these weights (not initialised first: they are loaded at once)."""
+    bias = "in_proj_bias" in weights
+    with torch.device("meta"):
+        layer = Attention(embed, heads, bias=bias)
+    layer = layer.to_empty(device="cpu")
     state = {k: torch.from_numpy(np.array(v, np.float32)) for k, v in weights.items()}
     layer.load_state_dict(state, strict=True)
     return layer.eval()
+
+
+def _head_counts(region: Region, embed: int) -> list[int]:
+    """Every head count ``embed`` allows, those the region's reshapes name first (ViT-B's
+    ``[1, 197, 12, 64]``): the search then usually ends at its first try."""
+    named = []
+    for proto in region.of_type("Reshape"):
+        value = region.folded.get(proto.input[1], region.values.get(proto.input[1]))
+        array = getattr(value, "array", None)
+        if array is not None and array.size <= 8:
+            named += [int(v) for v in np.ravel(array)[1:]]  # sizes after the batch
+    counts = [h for h in range(1, embed + 1) if embed % h == 0]
+    return sorted(counts, key=lambda h: (h not in named, h))
 
 
 @layer_region(
@@ -107,10 +124,12 @@ def multihead_attention(region: Region, ctx: Context) -> dict[str, Value]:
     weights, bias = _weights(region, embed)
     sample = region.sample(0)[name]
     (want,) = run_region(region, {name: sample})
-    for heads in (h for h in range(1, embed + 1) if embed % h == 0):
+    for heads in _head_counts(region, embed):
+        layer = _layer(embed, heads, weights)
         for causal in (False, True):
+            layer.causal = causal
             with torch.no_grad():
-                got = _layer(embed, heads, causal, weights)(torch.from_numpy(sample)).numpy()
+                got = layer(torch.from_numpy(sample)).numpy()
             if close(got, want):
                 params = {"num_heads": heads, "causal": causal, "bias": bias}
                 origin = region.node()
