@@ -148,3 +148,20 @@ def test_a_merge_does_not_hold_its_first_input_through_the_chain_after_it(two_br
     need = memory.estimate(design, report, capture=False)
     concat, fuse = (4 * c * 62 * 62 * 4 for c in (96, 64))
     assert need.activations == concat + fuse  # at fuse; the first branch's 32 channels freed
+
+
+def test_fragmentation_counts_the_heap_bytes_a_pass_frees_only_without_capture():
+    """With capture nothing is freed: a share of the heap's high water. Without, activations are
+    freed and their bytes reused as the pass goes, and where the holes fall varies by process: a
+    share of the bytes freed counts as well."""
+    tape = memory._Tape(4)
+    small = [tape.tensor((MiB,)) for _ in range(3)]  # 4 MiB each: heap
+    big = tape.tensor((16 * MiB,))  # 64 MiB: mapped, returned when freed, never a hole
+    tape.op([], small[:1])
+    tape.op(small[:1], small[1:])
+    tape.op(small[1:], [big])
+    high = 12 * MiB
+    with_capture = memory._overhead(tape, high, capture=True) - memory.RUNTIME
+    without = memory._overhead(tape, high, capture=False) - memory.RUNTIME
+    assert with_capture == int(memory.HIGH_WATER_SHARE * high)
+    assert without == int(memory.HIGH_WATER_SHARE * high + memory.FREED_SHARE * 12 * MiB)

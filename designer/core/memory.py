@@ -22,11 +22,15 @@ two kinds, estimated apart and measured apart by ``bench/bench_memory.py``:
     when they are large enough (in the heap, else their hole stays); a transposed one also keeps
     a column buffer as large as its output;
   - **overhead**: the runtime's first-use buffers (thread pools, oneDNN's and Python's: half a
-    megabyte, as much again when capturing) and the heap's fragmentation, freed blocks the next
-    tensors cannot reuse: a share of the bytes the pass allocates from the heap and of its high
-    water (equal with capture), fitted to the worst of repeated measurements (2 CPU threads),
-    where one small design's peak takes one of three values from run to run (16.7, 18.4 or
-    22.1 MiB, as earlier allocations left the heap and glibc's mmap threshold);
+    megabyte, as much again when capturing) and the heap's fragmentation, holes the next tensors
+    cannot use: a share of the heap's high water and, without capture (activations freed and
+    their bytes reused along the pass), a share of the heap bytes the pass allocates. Both are
+    fitted to the worst of repeated measurements (2 CPU threads). Where the holes fall differs
+    between processes: without capture one design's peak varies up to 1.7x from run to run (a
+    small ResNet 9.2 to 15.4 MiB, the U-Net at 256 px 228 to 337 MiB). It repeats exactly once
+    Python's hash seed and address-space randomisation are fixed, and a 1 MiB mmap threshold
+    makes it exact but the forward pass about 20% slower, so glibc's defaults stay and the
+    estimate bounds the worst case;
 * **code pages**: the parts of torch's libraries a run maps as it first uses them. They are
   shared with the page cache and reclaimable, and how many a fault maps depends on what is cached
   already (12 to 21 MiB measured with torch's files hot, fewer when cold), so they are a bounded
@@ -59,9 +63,11 @@ CAPTURE_RUNTIME = MiB // 2
 # install whose first run maps more of torch's libraries; a bound above both.
 CODE = 64 * MiB
 MMAP_MAX = 32 * MiB  # glibc's largest mmap threshold: smaller tensors live in the heap
-# Freed heap blocks the next tensors cannot reuse stay resident: a share of the heap's traffic
-# and of its high water (fitted to the worst of repeated measurements, 2 threads).
-FRAGMENTATION = 0.15
+# Heap holes the next tensors cannot use stay resident: a share of the heap's high water, and of
+# the heap bytes a pass without capture allocates, frees and reuses (fitted to the worst of
+# repeated measurements).
+HIGH_WATER_SHARE = 0.3
+FREED_SHARE = 0.2
 EXPORT_COPIES = 4  # parameters held at once by an export: model, program, ONNX model, bytes
 EXPORT_RUNTIME = 192 * MiB  # the exporter's own working memory (tracing, rewriting, checking)
 ONNX_LIMIT = 2 * GiB - 64 * MiB  # protobuf's 2 GiB limit, less room for the graph itself
@@ -282,16 +288,16 @@ def estimate(
         inputs=sum(tape.sizes[t] for t in tape.inputs) * (2 if amp else 1),
         activations=activations,
         workspace=work,
-        overhead=_overhead(tape, heap) + CAPTURE_RUNTIME * capture,
+        overhead=_overhead(tape, heap, capture) + CAPTURE_RUNTIME * capture,
         code=CODE,
     )
 
 
-def _overhead(tape: _Tape, high: int) -> int:
-    """The runtime's anonymous first-use cost and the heap's fragmentation: a share of the bytes
-    allocated from the heap along the pass and of its high water (with capture, the two agree)."""
-    traffic = sum(size for size in tape.sizes if not _mapped(size))
-    return RUNTIME + int(FRAGMENTATION * (traffic + high))
+def _overhead(tape: _Tape, high: int, capture: bool) -> int:
+    """The runtime's anonymous first-use cost and the heap's fragmentation: a share of its high
+    water and, without capture (which frees nothing), of the heap bytes the pass allocates."""
+    traffic = 0 if capture else sum(size for size in tape.sizes if not _mapped(size))
+    return RUNTIME + int(HIGH_WATER_SHARE * high + FREED_SHARE * traffic)
 
 
 def export_estimate(design: Design, report: Report, verify: bool = True) -> Estimate:
