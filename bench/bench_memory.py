@@ -18,12 +18,17 @@ Modes: ``run`` (``designer run --device cpu --bench 2``, its per-node profile ca
 output), ``editor`` (the editor's Run, :func:`designer.run.session.run_design`), ``forward`` (build
 and one plain forward pass, no capture: the pass an export makes). Each case runs ``--repeat``
 times in fresh interpreters, of each kind, and the worst (largest) peak counts: the estimate is
-a bound of the worst case. With capture the peak varies by a few percent; without, activations
-are freed and their bytes reused as the pass goes, where the heap's holes fall differs from
-process to process and the peak varies up to 1.7x (bimodal on small designs), so the anonymous
-kind of those cases runs :data:`FREEING` times as often to find its worst case. The anonymous
-estimate must bound the worst within 1.3x (ratio in [1.0, 1.3]); the measured code pages
-must stay under the constant; the total ratio is shown. ``--overhead`` measures the runtime's
+a bound of the worst case. With capture (``designer run``, the editor's Run) the peak varies by a
+few percent, and the anonymous estimate must bound the worst within 1.3x (ratio in [1.0, 1.3]).
+Without capture activations are freed and their bytes reused as the pass goes; where the heap's
+holes fall differs from process to process, and the peak varies up to 1.7x (the U-Net at 256 px:
+228 to 337 MiB; the worst of 15 processes was 280 in one run, 320 in another). It repeats
+exactly once Python's hash seed and address-space randomisation are both fixed: the order and
+placement of the small allocations between the tensors. (A 1 MiB mmap threshold makes the peak
+exact, but the pass about 20% slower: glibc's defaults stay, as in any torch process.) There the
+anonymous kind runs :data:`FREEING` times as often and the estimate must bound every process
+(ratio at least 1.0); within 1.3x of a draw's worst is shown, not required. The measured code
+pages must stay under the constant; the total ratio is shown. ``--overhead`` measures the runtime's
 first-use cost on a tiny design (the basis of ``designer.core.memory.RUNTIME`` and ``CODE``).
 
 Run: .venv/bin/python bench/bench_memory.py [--cases unet-256-run ...] [--repeat 3] [--overhead]
@@ -191,7 +196,7 @@ def run_case(name: str, shape: tuple[int, ...], mode: str, repeat: int = 1) -> d
     plain = [_child(name, shape, mode, populate=False) for _ in range(repeat)]
     runs = repeat * (FREEING if mode == "forward" else 1)
     anon = [_child(name, shape, mode, populate=True) for _ in range(runs)]
-    result = dict(plain[0])
+    result = dict(plain[0], capture=mode != "forward")
     result.update(
         measured=max(r["measured"] for r in plain),
         least=min(r["measured"] for r in plain),
@@ -211,7 +216,8 @@ def _mib(n: int) -> str:
 
 def _row(case: str, r: dict) -> tuple[str, bool]:
     """One line of the table and whether the case is within bounds."""
-    ok = LOW <= r["anon_ratio"] <= HIGH and r["files"] <= r["code"] and r["ratio"] >= LOW
+    tight = r["anon_ratio"] <= HIGH or not r["capture"]  # see the module's docstring
+    ok = r["anon_ratio"] >= LOW and tight and r["files"] <= r["code"] and r["ratio"] >= LOW
     ok = ok and r["anon_files"] <= FILES_SLACK  # else the anonymous peak is not exact
     line = (
         f"{case:28} {_mib(r['anonymous'])} {_mib(r['anon_measured'])} ({_mib(r['anon_least'])})"
@@ -250,7 +256,10 @@ def main() -> int:
         line, ok = _row(case, run_case(*spec, repeat=args.repeat))
         bad += not ok
         print(line, flush=True)
-    print(f"{len(cases) - bad}/{len(cases)} within bounds (anonymous ratio in [{LOW}, {HIGH}])")
+    print(
+        f"{len(cases) - bad}/{len(cases)} within bounds (anonymous ratio in [{LOW}, {HIGH}] with "
+        f"capture, at least {LOW} without)"
+    )
     return 1 if bad else 0
 
 

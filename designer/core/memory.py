@@ -26,11 +26,8 @@ two kinds, estimated apart and measured apart by ``bench/bench_memory.py``:
     cannot use: a share of the heap's high water and, without capture (activations freed and
     their bytes reused along the pass), a share of the heap bytes the pass allocates. Both are
     fitted to the worst of repeated measurements (2 CPU threads). Where the holes fall differs
-    between processes: without capture one design's peak varies up to 1.7x from run to run (a
-    small ResNet 9.2 to 15.4 MiB, the U-Net at 256 px 228 to 337 MiB). It repeats exactly once
-    Python's hash seed and address-space randomisation are fixed, and a 1 MiB mmap threshold
-    makes it exact but the forward pass about 20% slower, so glibc's defaults stay and the
-    estimate bounds the worst case;
+    between processes (without capture a peak varies up to 1.7x: ``bench/bench_memory.py``);
+    the estimate bounds the worst case;
 * **code pages**: the parts of torch's libraries a run maps as it first uses them. They are
   shared with the page cache and reclaimable, and how many a fault maps depends on what is cached
   already (12 to 21 MiB measured with torch's files hot, fewer when cold), so they are a bounded
