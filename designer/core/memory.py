@@ -3,8 +3,8 @@
 Torch-free and allocation-free (``designer check`` uses it too). A process's resident memory is of
 two kinds, estimated apart and measured apart by ``bench/bench_memory.py``:
 
-* **anonymous** memory, what a run allocates: an upper bound of its peak increase, within 1.3x
-  of the worst of repeated measurements on the CPU for the bundled designs, made of
+* **anonymous** memory, what a run allocates: an upper bound of its peak increase (within 1.3x
+  of the worst of repeated measurements on the CPU with capture, as runs do), made of
   - **parameters**: 4 bytes each (plus a 2-byte cast copy under ``amp``);
   - **inputs**: the random input tensors, alive throughout;
   - **activations**: the most bytes resident at once along the execution order, composite
