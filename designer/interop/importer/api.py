@@ -21,7 +21,6 @@ import torch
 from torch import nn
 from torch.export import ExportedProgram
 
-from designer.core.placement import TAG
 from designer.core.validate import validate
 from designer.interop.importer.assemble import assemble
 from designer.interop.importer.classify import Context
@@ -40,6 +39,7 @@ from designer.interop.importer.result import ImportFailed, ImportResult
 from designer.interop.importer.scopes import cut
 from designer.interop.importer.tracer import Trace, TraceFailed, trace
 from designer.interop.importer.weights import remap_weights
+from designer.live.placed import is_placed
 
 
 @dataclass
@@ -102,8 +102,9 @@ def _import(source: _Source, inputs: tuple, name: str | None, start: float) -> I
     root, notes, kept = _bodies(source, inputs)
     design, blueprints, report = _design(root, name or source.model, source.model, notes)
     notes += place(design, root, source.traced, source.module, inputs)  # device tags
-    tagged = any(TAG in design.node(n) for n in design.node_ids())  # validated again if so
-    state, unused = remap_weights(source.module, root, design, None if tagged else report)
+    # a placed design is validated again (its tags are new since the report)
+    known = None if is_placed(design) else report
+    state, unused = remap_weights(source.module, root, design, known)
     ports = design.nodes_of_type("Input") + design.nodes_of_type("Output")
     return ImportResult(
         design=design,

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from designer.core.shapes import conv_out
 from designer.interop.importer.foreign import foreign
 
 Tensor = torch.Tensor
@@ -62,7 +63,7 @@ def _conv(m: nn.Module, x: Any) -> Tensor | None:
         return _empty((*x.shape[: -n - 1], m.out_channels, *spatial), x.dtype)
     padding = (0,) * n if m.padding == "valid" else m.padding
     windows = zip(spatial, padding, m.dilation, m.kernel_size, m.stride, strict=True)
-    sizes = [(size + 2 * p - d * (k - 1) - 1) // s + 1 for size, p, d, k, s in windows]
+    sizes = [conv_out(size, k, s, p, d) for size, p, d, k, s in windows]
     if min(sizes) < 1:
         return None
     return _empty((*x.shape[: -n - 1], m.out_channels, *sizes), x.dtype)
